@@ -1,0 +1,56 @@
+"""asyncdi: async-first dependency injection.
+
+Declare what a service needs (``db = Dependency[Database]("db")``), register how each
+need is made (``@provides("db", scope=Scope.SINGLETON)``), and ``await self.db``.
+"""
+
+__all__ = [
+    "AsyncDIError",
+    "AsyncProviderError",
+    "AsyncService",
+    "AsyncServiceMeta",
+    "CaptiveDependencyError",
+    "CycleError",
+    "Dependency",
+    "DuplicateProviderError",
+    "HealthReport",
+    "HealthResult",
+    "InvalidProviderError",
+    "MissingProviderError",
+    "NoActiveScopeError",
+    "NotAServiceError",
+    "ProviderStats",
+    "Registry",
+    "RegistryClosedError",
+    "ReleaseError",
+    "Scope",
+    "ScopeClosedError",
+    "ServiceDisposedError",
+    "ValidationError",
+    "provides",
+    "registry",
+    "resource",
+]
+
+from asyncdi._decorators import provides, resource
+from asyncdi._dependency import Dependency
+from asyncdi._errors import (
+    AsyncDIError,
+    AsyncProviderError,
+    CaptiveDependencyError,
+    CycleError,
+    DuplicateProviderError,
+    InvalidProviderError,
+    MissingProviderError,
+    NoActiveScopeError,
+    NotAServiceError,
+    RegistryClosedError,
+    ReleaseError,
+    ScopeClosedError,
+    ServiceDisposedError,
+    ValidationError,
+)
+from asyncdi._monitoring import HealthReport, HealthResult, ProviderStats
+from asyncdi._registry import Registry, registry
+from asyncdi._scope import Scope
+from asyncdi._service import AsyncService, AsyncServiceMeta

@@ -1,0 +1,99 @@
+"""A registry's lifespan: validate and start up, then release everything it owns."""
+
+from __future__ import annotations
+
+from types import TracebackType
+from typing import TYPE_CHECKING
+
+from asyncdi._release import finish_exit
+from asyncdi._scope import Scope
+
+if TYPE_CHECKING:
+    from asyncdi._registry import Registry
+
+__all__ = ["Lifespan"]
+
+
+class Lifespan:
+    """``async with registry.lifespan():`` — or ``with`` for a graph of sync providers."""
+
+    __slots__ = ("eager", "registry", "state", "validate")
+
+    def __init__(self, registry: Registry, *, eager: bool, validate: bool) -> None:
+        self.registry = registry
+        self.eager = eager
+        self.validate = validate
+        self.state = "new"
+
+    def _open(self) -> None:
+        registry = self.registry
+        if self.state != "new":
+            raise RuntimeError("A lifespan is entered once; call registry.lifespan() again.")
+        if registry._lifespan is not None:
+            raise RuntimeError(
+                f"The lifespan of registry {registry.name!r} is already open; "
+                "enter registry.lifespan() once, around the whole program."
+            )
+        if self.validate:
+            registry.validate()
+        registry._closed = False
+        registry._lifespan = self
+        self.state = "open"
+
+    def _singleton_names(self) -> list[str]:
+        return [
+            name
+            for name, provider in self.registry._providers.items()
+            if provider.scope is Scope.SINGLETON
+        ]
+
+    def _finish(self) -> None:
+        registry = self.registry
+        registry._closed = True
+        registry._lifespan = None
+        registry._singletons.clear()
+        self.state = "closed"
+
+    async def __aenter__(self) -> Lifespan:
+        self._open()
+        if self.eager:
+            try:
+                for name in self._singleton_names():
+                    await self.registry.resolve(name)
+            except BaseException as error:
+                await self.__aexit__(type(error), error, error.__traceback__)
+                raise
+        return self
+
+    async def __aexit__(
+        self, et: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        try:
+            errors = await self.registry._singleton_owner.arelease(exc)
+        finally:
+            self._finish()
+        finish_exit(f"the lifespan of registry {self.registry.name!r}", exc, errors)
+
+    def __enter__(self) -> Lifespan:
+        self._open()
+        if self.eager:
+            try:
+                for name in self._singleton_names():
+                    self.registry.get(name)
+            except BaseException as error:
+                self.__exit__(type(error), error, error.__traceback__)
+                raise
+        return self
+
+    def __exit__(
+        self, et: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        try:
+            errors = self.registry._singleton_owner.release_sync(exc)
+        finally:
+            self._finish()
+        finish_exit(f"the lifespan of registry {self.registry.name!r}", exc, errors)
+
+    def __repr__(self) -> str:
+        owned = len(self.registry._singleton_owner.held)
+        return f"<Lifespan {self.state}, {owned} values owned>"

@@ -1,0 +1,130 @@
+"""Monitoring: health checks of live values and per-provider counters."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import inspect
+import time
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any, Literal
+
+if TYPE_CHECKING:
+    from asyncdi._engine import Engine
+
+__all__ = ["HealthReport", "HealthResult", "ProviderStats", "check_health", "collect_stats"]
+
+Status = Literal["ok", "failed", "timed out"]
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class HealthResult:
+    """The outcome of one value's ``health_check()``."""
+
+    name: str
+    status: Status
+    latency_ms: float
+    error: BaseException | None = None
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class HealthReport:
+    """Every health check run by ``registry.health()``; ``ok`` if all passed."""
+
+    results: tuple[HealthResult, ...]
+
+    @property
+    def ok(self) -> bool:
+        """Whether every check passed (true when there was nothing to check)."""
+        return all(result.status == "ok" for result in self.results)
+
+    def __iter__(self) -> Iterator[HealthResult]:
+        return iter(self.results)
+
+    def __len__(self) -> int:
+        return len(self.results)
+
+    def __str__(self) -> str:
+        if not self.results:
+            return "no live value has a health_check()"
+        rows = [
+            f"{r.name:<20} {r.status:<10} {r.latency_ms:8.2f} ms"
+            + (f"  {r.error!r}" if r.error is not None else "")
+            for r in self.results
+        ]
+        return "\n".join(rows)
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class ProviderStats:
+    """Counters of one provider since it was registered."""
+
+    name: str
+    scope: str
+    created: int
+    released: int
+    live: int
+    failures: int
+    mean_creation_ms: float
+
+
+def _live_values(engine: Engine) -> list[tuple[str, Any]]:
+    values: list[tuple[str, Any]] = []
+    for provider, cell in list(engine._singletons.items()):
+        if cell.ready:
+            values.append((provider.name, cell.value))
+    for scope in list(engine._open_scopes):
+        for provider, cell in list(scope.cells.items()):
+            if cell.ready:
+                values.append((provider.name, cell.value))
+    return values
+
+
+async def _check(name: str, check: Any, timeout: float) -> HealthResult:  # noqa: ASYNC109
+    started = time.perf_counter()
+    try:
+        async with asyncio.timeout(timeout):
+            result = check()
+            if inspect.isawaitable(result):
+                result = await result
+    except TimeoutError as error:
+        return HealthResult(name, "timed out", _ms(started), error)
+    except Exception as error:  # noqa: BLE001 - a failing check is a report, not a crash
+        return HealthResult(name, "failed", _ms(started), error)
+    if result is False:
+        return HealthResult(name, "failed", _ms(started), None)
+    return HealthResult(name, "ok", _ms(started))
+
+
+def _ms(started: float) -> float:
+    return (time.perf_counter() - started) * 1000
+
+
+async def check_health(engine: Engine, timeout: float) -> HealthReport:  # noqa: ASYNC109
+    """Run every live value's ``health_check()`` concurrently, each under ``timeout``."""
+    if timeout <= 0:
+        raise ValueError(f"health(timeout=...) must be positive seconds, got {timeout!r}")
+    checks = [
+        _check(name, check, timeout)
+        for name, value in _live_values(engine)
+        if callable(check := getattr(value, "health_check", None))
+    ]
+    results = await asyncio.gather(*checks) if checks else []
+    return HealthReport(tuple(results))
+
+
+def collect_stats(engine: Engine) -> dict[str, ProviderStats]:
+    """A snapshot of every provider's counters."""
+    stats: dict[str, ProviderStats] = {}
+    for name, provider in engine._providers.items():
+        mean = provider.creation_ns / provider.created / 1e6 if provider.created else 0.0
+        stats[name] = ProviderStats(
+            name,
+            provider.scope.name,
+            provider.created,
+            provider.released,
+            provider.live,
+            provider.failures,
+            mean,
+        )
+    return stats

@@ -1,0 +1,286 @@
+"""Owning values and releasing them: last made, first released; every step runs.
+
+An :class:`Owner` (a lifespan, a request scope, a service instance, or a value that
+needed ``INSTANCE`` dependencies) keeps a :class:`Held` record for each value it must
+release, in creation order. Releasing walks them backwards and never stops half-way.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable, Coroutine, Generator
+from typing import Any, Final
+
+from asyncdi import _hooks as hooks
+from asyncdi._errors import ReleaseError
+
+__all__ = ["Held", "Mechanism", "Owner", "any_async", "finish_exit", "logger", "shielded"]
+
+logger: Final = logging.getLogger("asyncdi")
+
+
+class Mechanism:
+    """How a held value is released; exactly one per value."""
+
+    NONE: Final = 0  # nothing of its own; only what it owns
+    GENERATOR: Final = 1
+    ASYNC_GENERATOR: Final = 2
+    HOOKS: Final = 3  # dispose() of an AsyncService or a @resource
+    CLOSE: Final = 4  # aclose() or close(), from @provides(close=True)
+
+
+class Held:
+    """One value an owner must release, and the values it owns in turn."""
+
+    __slots__ = ("children", "handle", "label", "mechanism", "provider", "value")
+
+    def __init__(
+        self,
+        label: str,
+        value: Any,
+        mechanism: int,
+        handle: Any = None,
+        children: Owner | None = None,
+        provider: Any = None,
+    ) -> None:
+        self.label = label
+        self.value = value
+        self.mechanism = mechanism
+        self.handle = handle
+        self.children = children
+        self.provider = provider  # its counters are updated on release
+
+    def __repr__(self) -> str:
+        return f"<Held {self.label}>"
+
+
+class Owner:
+    """Keeps the values something owns, and releases them in reverse creation order."""
+
+    __slots__ = ("closed", "held", "label")
+
+    def __init__(self, label: str) -> None:
+        self.label = label
+        self.held: list[Held] = []
+        self.closed = False
+
+    def __repr__(self) -> str:
+        state = "closed" if self.closed else "open"
+        return f"<Owner {self.label} {state}, {len(self.held)} values owned>"
+
+    async def arelease(self, exc: BaseException | None = None) -> list[BaseException]:
+        """Release everything, shielded from cancellation; return the failures."""
+        self.closed = True
+        if not self.held:
+            return []
+        if not any_async(self.held):
+            return _release_sync(self.held, exc, self.label)
+        errors: list[BaseException] = await shielded(_release_async(self.held, exc))
+        return errors
+
+    def release_sync(self, exc: BaseException | None = None) -> list[BaseException]:
+        """Release everything from synchronous code; async teardown is refused."""
+        self.closed = True
+        if any_async(self.held):
+            names = ", ".join(h.label for h in self.held if _needs_await(h))
+            self.closed = False
+            raise RuntimeError(
+                f"{self.label} holds values whose release must be awaited ({names}); "
+                "it cannot be closed from synchronous code. Use `async with` instead of `with`."
+            )
+        return _release_sync(self.held, exc, self.label)
+
+
+def _count_release(held: Held) -> None:
+    provider = held.provider
+    if provider is not None:
+        provider.live -= 1
+        provider.released += 1
+
+
+def _needs_await(held: Held) -> bool:
+    mechanism = held.mechanism
+    if mechanism == Mechanism.ASYNC_GENERATOR:
+        return True
+    if mechanism == Mechanism.HOOKS:
+        return hooks.stop_needs_await(held.value)
+    if mechanism == Mechanism.CLOSE:
+        return callable(getattr(held.value, "aclose", None))
+    return False
+
+
+def any_async(held: list[Held]) -> bool:
+    for h in held:
+        if _needs_await(h) or (h.children is not None and any_async(h.children.held)):
+            return True
+    return False
+
+
+def _release_sync(held: list[Held], exc: BaseException | None, label: str) -> list[BaseException]:
+    errors: list[BaseException] = []
+    while held:
+        h = held.pop()
+        try:
+            _teardown_sync(h, exc)
+        except BaseException as error:  # noqa: BLE001 - every step must run; all are reported
+            errors.append(error)
+        if h.children is not None:
+            errors += h.children.release_sync(exc)
+        _count_release(h)
+    return errors
+
+
+async def _release_async(held: list[Held], exc: BaseException | None) -> list[BaseException]:
+    errors: list[BaseException] = []
+    while held:
+        h = held.pop()
+        try:
+            await _teardown(h, exc)
+        except BaseException as error:  # noqa: BLE001 - every step must run; all are reported
+            errors.append(error)
+        if h.children is not None:
+            errors += await _release_async_owner(h.children, exc)
+        _count_release(h)
+    return errors
+
+
+async def _release_async_owner(owner: Owner, exc: BaseException | None) -> list[BaseException]:
+    owner.closed = True
+    return await _release_async(owner.held, exc)
+
+
+def _teardown_sync(h: Held, exc: BaseException | None) -> None:
+    mechanism = h.mechanism
+    if mechanism == Mechanism.GENERATOR:
+        _finish_generator(h, exc)
+    elif mechanism == Mechanism.HOOKS:
+        hooks.stop_sync(h.value, exc)
+    elif mechanism == Mechanism.CLOSE:
+        h.value.close()
+
+
+async def _teardown(h: Held, exc: BaseException | None) -> None:
+    mechanism = h.mechanism
+    if mechanism == Mechanism.ASYNC_GENERATOR:
+        agen = h.handle
+        try:
+            if exc is None:
+                await agen.__anext__()
+            else:
+                await agen.athrow(exc)
+        except StopAsyncIteration:
+            return
+        except BaseException as error:
+            if error is exc:
+                return  # the generator let the body's exception through: not a failure
+            raise
+        await agen.aclose()
+        raise RuntimeError(f"provider {h.label} yielded more than once; it must yield once")
+    if mechanism == Mechanism.HOOKS:
+        await hooks.stop(h.value, exc)
+    elif mechanism == Mechanism.CLOSE:
+        aclose = getattr(h.value, "aclose", None)
+        if callable(aclose):
+            await aclose()
+        else:
+            h.value.close()
+    else:
+        _teardown_sync(h, exc)
+
+
+def _finish_generator(h: Held, exc: BaseException | None) -> None:
+    gen = h.handle
+    try:
+        if exc is None:
+            next(gen)
+        else:
+            gen.throw(exc)
+    except StopIteration:
+        return
+    except BaseException as error:
+        if error is exc:
+            return
+        raise
+    gen.close()
+    raise RuntimeError(f"provider {h.label} yielded more than once; it must yield once")
+
+
+class _Shielded:
+    """Drive a coroutine to its end inside the current task, deaf to cancellation.
+
+    ``asyncio.shield`` needs a new task (and a loop iteration to start it); this runs
+    the coroutine in place and, while it waits on a future, shows the task a stand-in
+    future instead, so ``task.cancel()`` cancels the stand-in and never the work. The
+    cancellation is remembered and raised once the coroutine has finished.
+    """
+
+    __slots__ = ("coro",)
+
+    def __init__(self, coro: Coroutine[Any, Any, Any]) -> None:
+        self.coro = coro
+
+    def __await__(self) -> Generator[Any, None, Any]:
+        coro = self.coro
+        cancelled: asyncio.CancelledError | None = None
+        while True:
+            try:
+                waited = coro.send(None)
+            except StopIteration as stop:
+                result = stop.value
+                break
+            if waited is None:  # a bare yield, as in asyncio.sleep(0)
+                try:
+                    yield None
+                except asyncio.CancelledError as error:
+                    cancelled = error
+                continue
+            waited._asyncio_future_blocking = False
+            while not waited.done():
+                stand_in = waited.get_loop().create_future()
+                waited.add_done_callback(_relay(stand_in))
+                try:
+                    yield from stand_in
+                except asyncio.CancelledError as error:
+                    cancelled = error
+        if cancelled is not None:
+            raise cancelled
+        return result
+
+
+def _relay(stand_in: asyncio.Future[None]) -> Callable[[asyncio.Future[Any]], None]:
+    def done(_: asyncio.Future[Any]) -> None:
+        if not stand_in.done():
+            stand_in.set_result(None)
+
+    return done
+
+
+def shielded(coro: Coroutine[Any, Any, Any]) -> Awaitable[Any]:
+    """Await ``coro`` to completion even if the current task is cancelled meanwhile."""
+    return _Shielded(coro)
+
+
+def finish_exit(what: str, exc: BaseException | None, errors: list[BaseException]) -> None:
+    """Report release failures without ever hiding the body's own exception.
+
+    After a clean body the failures are raised together as a :class:`ReleaseError`. If
+    the body raised (including ``CancelledError``), its exception keeps propagating and
+    the failures are logged and attached to it as notes.
+    """
+    if not errors:
+        return
+    cancelled = [e for e in errors if not isinstance(e, Exception)]
+    failures = [e for e in errors if isinstance(e, Exception)]
+    if exc is not None:
+        for error in errors:
+            logger.error("asyncdi: releasing %s failed: %r", what, error, exc_info=error)
+            exc.add_note(f"asyncdi: while releasing {what}, a release step failed: {error!r}")
+        return
+    if cancelled:
+        error = cancelled[0]
+        for failure in failures:
+            logger.error("asyncdi: releasing %s failed: %r", what, failure, exc_info=failure)
+            error.add_note(f"asyncdi: while releasing {what}, a release step failed: {failure!r}")
+        raise error
+    raise ReleaseError(f"releasing {what} failed in {len(failures)} step(s)", failures)
