@@ -47,7 +47,7 @@ class Dependency(Generic[T]):
         if self.name is None:
             self.name = attribute
         if not getattr(type(owner), "__asyncdi_metaclass__", False):
-            raise NotAServiceError(owner.__qualname__, attribute)
+            raise NotAServiceError(owner.__name__, attribute)
 
     @overload
     def __get__(self, instance: None, owner: type) -> Dependency[T]: ...
@@ -62,13 +62,13 @@ class Dependency(Generic[T]):
             return self
         registry: Registry | None = getattr(type(instance), "__asyncdi_registry__", None)
         if registry is None or self.attribute is None:
-            return _raise(NotAServiceError(type(instance).__qualname__, self.attribute))
+            return _raise(NotAServiceError(type(instance).__name__, self.attribute))
         return registry._resolve_attribute(self, instance)
 
     @property
     def label(self) -> str:
         """Where this dependency is declared: ``Class.attribute``."""
-        owner = self.owner.__qualname__ if self.owner is not None else "?"
+        owner = self.owner.__name__ if self.owner is not None else "?"
         return f"{owner}.{self.attribute}"
 
     def __repr__(self) -> str:

@@ -155,6 +155,8 @@ class Engine:
                 cell = cells[provider] = Cell()
             elif cell.ready:
                 return cell.value
+            elif provider.name in path:
+                raise _cycle(provider.name, path)
             return await obtain(cell, self._create, provider, path, self._singleton_owner, None)
         if scope is _REQUEST:
             if holder is not None:
@@ -165,6 +167,8 @@ class Engine:
                 cell = request.cells[provider] = Cell()
             elif cell.ready:
                 return cell.value
+            elif provider.name in path:
+                raise _cycle(provider.name, path)
             return await obtain(cell, self._create, provider, path, request.owner, None)
         return await self._create(provider, path, owner, holder)
 
@@ -173,7 +177,7 @@ class Engine:
     ) -> Any:
         name = provider.name
         if name in path:
-            raise CycleError((*path[path.index(name) :], name), path[: path.index(name)])
+            raise _cycle(name, path)
         path = (*path, name)
         scope = provider.scope
         if scope is _SINGLETON:
@@ -241,10 +245,7 @@ class Engine:
         kind = provider.kind
         token = _RESOLVING.set(path)
         try:
-            if provider.all_positional:
-                result = factory(*args)
-            else:
-                result = factory(**_keywords(provider, args))
+            result = factory(*args) if provider.all_positional else _call_mixed(provider, args)
             if kind is Kind.ASYNC:
                 value = await result
             elif kind is Kind.ASYNC_GENERATOR:
@@ -296,7 +297,7 @@ class Engine:
         values = instance.__dict__
         state: InstanceState | None = values.get(STATE_KEY)
         if state is None:
-            state = values[STATE_KEY] = InstanceState(type(instance).__qualname__)
+            state = values[STATE_KEY] = InstanceState(type(instance).__name__)
         elif state.phase == InstanceState.DISPOSED:
             raise ServiceDisposedError(state.service, dependency.attribute)
         attribute: str = dependency.attribute  # type: ignore[assignment]
@@ -323,8 +324,14 @@ class Engine:
         if state.phase == InstanceState.DISPOSED:
             raise ServiceDisposedError(state.service, attribute)
         state.cells.pop(attribute, None)
-        future = loop.create_future()
-        future.set_result(value)
+        shared = (
+            self._singleton_cells(provider).get(provider) if provider.scope is _SINGLETON else None
+        )
+        if shared is not None and shared.ready and shared.value is value:
+            future = shared.done_future(loop)
+        else:
+            future = loop.create_future()
+            future.set_result(value)
         values[attribute] = future
         return value
 
@@ -376,7 +383,7 @@ class Engine:
     ) -> Any:
         name = provider.name
         if name in path:
-            raise CycleError((*path[path.index(name) :], name), path[: path.index(name)])
+            raise _cycle(name, path)
         path = (*path, name)
         kind = provider.kind
         if kind is Kind.ASYNC or kind is Kind.ASYNC_GENERATOR:
@@ -406,7 +413,7 @@ class Engine:
                 result = (
                     provider.factory(*args)
                     if provider.all_positional
-                    else provider.factory(**_keywords(provider, args))
+                    else _call_mixed(provider, args)
                 )
             finally:
                 _RESOLVING.reset(token)
@@ -452,12 +459,21 @@ class Engine:
         return value
 
 
-def _keywords(provider: Provider, args: list[Any]) -> dict[str, Any]:
-    return {
-        param.parameter: value
-        for param, value in zip(provider.params, args, strict=True)
-        if value is not _SKIP
-    }
+def _call_mixed(provider: Provider, args: list[Any]) -> Any:
+    """Call with keywords where a parameter was skipped for its own default."""
+    positional: list[Any] = []
+    keywords: dict[str, Any] = {}
+    for param, value in zip(provider.params, args, strict=True):
+        if param.positional_only:
+            positional.append(param.default if value is _SKIP else value)
+        elif value is not _SKIP:
+            keywords[param.parameter] = value
+    return provider.factory(*positional, **keywords)
+
+
+def _cycle(name: str, path: tuple[str, ...]) -> CycleError:
+    start = path.index(name)
+    return CycleError((*path[start:], name), path[:start])
 
 
 def _no_yield(provider: Provider) -> RuntimeError:

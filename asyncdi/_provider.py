@@ -31,12 +31,13 @@ NO_DEFAULT: Final = inspect.Parameter.empty
 class Param:
     """One parameter of a provider and the registered name that fills it."""
 
-    __slots__ = ("default", "dependency", "parameter", "positional")
+    __slots__ = ("default", "dependency", "parameter", "positional", "positional_only")
 
     def __init__(self, parameter: str, dependency: str, positional: bool, default: Any) -> None:
         self.parameter = parameter
         self.dependency = dependency
         self.positional = positional
+        self.positional_only = False
         self.default = default
 
     def __repr__(self) -> str:
@@ -74,24 +75,16 @@ def _params_of(name: str, factory: Callable[..., Any]) -> tuple[Param, ...]:
     except (TypeError, ValueError):  # builtins without a signature take no injected args
         return ()
     params: list[Param] = []
-    positional_ok = True
     for p in signature.parameters.values():
         if p.kind in (p.VAR_POSITIONAL, p.VAR_KEYWORD):
-            positional_ok = False
             continue
         default = p.default
         dependency = p.name
         if isinstance(default, Dependency):
             dependency = default.name or p.name
             default = NO_DEFAULT
-        if p.kind is p.POSITIONAL_ONLY and not positional_ok:
-            raise InvalidProviderError(
-                name, f"parameter {p.name!r} of {describe(factory)} cannot be filled."
-            )
-        positional = p.kind is not p.KEYWORD_ONLY and positional_ok
-        params.append(Param(p.name, dependency, positional, default))
-        if default is not NO_DEFAULT:
-            positional_ok = False  # a skipped default forces keywords from here on
+        params.append(Param(p.name, dependency, p.kind is not p.KEYWORD_ONLY, default))
+        params[-1].positional_only = p.kind is p.POSITIONAL_ONLY
     return tuple(params)
 
 

@@ -47,12 +47,6 @@ class AsyncServiceMeta(type):
                     dependencies[attribute] = value
                 elif attribute in dependencies:
                     del dependencies[attribute]  # re-declared as something else
-        if dependencies and not cls.__dictoffset__:
-            raise TypeError(
-                f"{cls.__qualname__} declares dependencies but its instances have no "
-                "__dict__ (it uses __slots__): asyncdi keeps resolved values in the "
-                "instance. Add '__dict__' to __slots__ or drop __slots__."
-            )
         cls.__dependencies__ = MappingProxyType(dependencies)
         if registry is None:
             registry = getattr(cls, "__asyncdi_registry__", None)
@@ -69,7 +63,7 @@ def _state(service: AsyncService) -> InstanceState:
     values = service.__dict__
     state: InstanceState | None = values.get(STATE_KEY)
     if state is None:
-        state = values[STATE_KEY] = InstanceState(type(service).__qualname__)
+        state = values[STATE_KEY] = InstanceState(type(service).__name__)
     return state
 
 
@@ -156,7 +150,7 @@ class AsyncService(metaclass=AsyncServiceMeta):
         state: InstanceState | None = self.__dict__.get(STATE_KEY)
         phase = "new" if state is None else ("new", "active", "disposed")[state.phase]
         owned = 0 if state is None else len(state.owner.held)
-        return f"<{type(self).__qualname__} {phase}, {owned} values owned>"
+        return f"<{type(self).__name__} {phase}, {owned} values owned>"
 
 
 def _begin(self: AsyncService) -> InstanceState:

@@ -1,0 +1,87 @@
+"""Fakes shared by the tests: resources that record what happened to them."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Iterator
+from typing import Any
+
+
+class Journal:
+    """An ordered record of lifecycle events, e.g. ``["open db", "close db"]``."""
+
+    def __init__(self) -> None:
+        self.events: list[str] = []
+
+    def __call__(self, event: str) -> None:
+        self.events.append(event)
+
+    def __repr__(self) -> str:
+        return f"Journal({self.events!r})"
+
+
+class Resource:
+    """A resource with async hooks that records them."""
+
+    __asyncdi_lifecycle__ = "resource"
+
+    def __init__(self, name: str, journal: Journal) -> None:
+        self.name = name
+        self.journal = journal
+        self.initialized = 0
+        self.disposed = 0
+
+    async def initialize(self) -> None:
+        self.initialized += 1
+        self.journal(f"init {self.name}")
+
+    async def dispose(self) -> None:
+        self.disposed += 1
+        self.journal(f"dispose {self.name}")
+
+
+class Closable:
+    """A value released through ``close()``."""
+
+    def __init__(self, name: str, journal: Journal) -> None:
+        self.name = name
+        self.journal = journal
+
+    def close(self) -> None:
+        self.journal(f"close {self.name}")
+
+
+def sync_gen(name: str, journal: Journal) -> Iterator[str]:
+    """A sync generator provider body."""
+    journal(f"open {name}")
+    try:
+        yield name
+    finally:
+        journal(f"close {name}")
+
+
+async def async_gen(name: str, journal: Journal, delay: float = 0) -> AsyncIterator[str]:
+    """An async generator provider body."""
+    journal(f"open {name}")
+    try:
+        yield name
+    finally:
+        if delay:
+            await asyncio.sleep(delay)
+        journal(f"close {name}")
+
+
+class Counter:
+    """Counts calls; used to prove a provider ran once."""
+
+    def __init__(self) -> None:
+        self.calls = 0
+
+    def tick(self) -> int:
+        self.calls += 1
+        return self.calls
+
+
+def ident(value: Any) -> Any:
+    """Return the argument; a stand-in provider body."""
+    return value

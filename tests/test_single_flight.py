@@ -1,0 +1,171 @@
+"""Single flight: concurrent first awaits share one creation; failures and cancellation."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from asyncdi import AsyncService, Dependency, Registry, Scope
+
+N = 1000
+
+
+async def test_instance_single_flight_under_1000_tasks(reg: Registry) -> None:
+    """1,000 concurrent first awaits on one instance call the provider once, same object."""
+    calls = 0
+
+    async def make() -> object:
+        nonlocal calls
+        calls += 1
+        await asyncio.sleep(0.01)
+        return object()
+
+    reg.register("thing", make)
+
+    class Svc(AsyncService, registry=reg):
+        thing = Dependency[object]()
+
+    svc = Svc()
+    results = await asyncio.gather(*(svc.thing for _ in range(N)))
+    assert calls == 1
+    assert all(r is results[0] for r in results)
+    assert await svc.thing is results[0]
+
+
+async def test_registry_single_flight_under_1000_tasks(reg: Registry) -> None:
+    """1,000 concurrent resolves of a singleton, from 1,000 instances, make it once."""
+    calls = 0
+
+    async def make() -> object:
+        nonlocal calls
+        calls += 1
+        await asyncio.sleep(0.01)
+        return object()
+
+    reg.register("db", make, scope=Scope.SINGLETON)
+
+    class Svc(AsyncService, registry=reg):
+        db = Dependency[object]()
+
+    from_services = [Svc().db for _ in range(N // 2)]
+    from_registry = [reg.resolve("db") for _ in range(N // 2)]
+    results = await asyncio.gather(*from_services, *from_registry)
+    assert calls == 1
+    assert len({id(r) for r in results}) == 1
+
+
+async def test_request_scope_single_flight(reg: Registry) -> None:
+    """Concurrent first resolves of a REQUEST value inside one scope make it once."""
+    calls = 0
+
+    async def make() -> object:
+        nonlocal calls
+        calls += 1
+        await asyncio.sleep(0.01)
+        return object()
+
+    reg.register("session", make, scope=Scope.REQUEST)
+    async with reg.scope():
+        results = await asyncio.gather(*(reg.resolve("session") for _ in range(100)))
+    assert calls == 1
+    assert len({id(r) for r in results}) == 1
+
+
+async def test_failure_reaches_every_waiter_and_is_not_cached(reg: Registry) -> None:
+    """Every concurrent waiter gets the provider's exception; the next await tries again."""
+    attempts = 0
+
+    async def flaky() -> str:
+        nonlocal attempts
+        attempts += 1
+        await asyncio.sleep(0.01)
+        if attempts == 1:
+            raise ConnectionError("database is down")
+        return "connected"
+
+    reg.register("db", flaky, scope=Scope.SINGLETON)
+
+    class Svc(AsyncService, registry=reg):
+        db = Dependency[str]()
+
+    svc = Svc()
+    results = await asyncio.gather(*(svc.db for _ in range(50)), return_exceptions=True)
+    assert attempts == 1
+    assert all(isinstance(r, ConnectionError) for r in results)
+    assert await svc.db == "connected"
+    assert attempts == 2
+    assert await reg.resolve("db") == "connected"
+    assert attempts == 2
+
+
+async def test_cancelled_creator_lets_a_waiter_retry(reg: Registry) -> None:
+    """If the creating task is cancelled, waiters never see its CancelledError; one retries."""
+    attempts = 0
+    started = asyncio.Event()
+
+    async def slow() -> str:
+        nonlocal attempts
+        attempts += 1
+        started.set()
+        await asyncio.sleep(0.05)
+        return f"made by attempt {attempts}"
+
+    reg.register("thing", slow)
+
+    class Svc(AsyncService, registry=reg):
+        thing = Dependency[str]()
+
+    svc = Svc()
+    creator = asyncio.create_task(svc.thing)
+    await started.wait()
+    waiters = [asyncio.create_task(svc.thing) for _ in range(10)]
+    await asyncio.sleep(0)
+    creator.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await creator
+    results = await asyncio.gather(*waiters)
+    assert results == ["made by attempt 2"] * 10
+    assert attempts == 2
+
+
+async def test_cancelled_waiter_does_not_disturb_others(reg: Registry) -> None:
+    """Cancelling one waiter cancels only that waiter, never the creation or other waiters."""
+    started = asyncio.Event()
+    release = asyncio.Event()
+
+    async def slow() -> str:
+        started.set()
+        await release.wait()
+        return "value"
+
+    reg.register("thing", slow, scope=Scope.SINGLETON)
+    creator = asyncio.create_task(reg.resolve("thing"))
+    await started.wait()
+    doomed = asyncio.create_task(reg.resolve("thing"))
+    survivor = asyncio.create_task(reg.resolve("thing"))
+    await asyncio.sleep(0)
+    doomed.cancel()
+    await asyncio.sleep(0)
+    release.set()
+    assert await creator == "value"
+    assert await survivor == "value"
+    with pytest.raises(asyncio.CancelledError):
+        await doomed
+
+
+async def test_concurrent_instances_are_independent(reg: Registry) -> None:
+    """Two instances resolving at once each get their own INSTANCE value."""
+
+    async def make() -> object:
+        await asyncio.sleep(0.001)
+        return object()
+
+    reg.register("thing", make)
+
+    class Svc(AsyncService, registry=reg):
+        thing = Dependency[object]()
+
+    services = [Svc() for _ in range(100)]
+    values = await asyncio.gather(*(s.thing for s in services))
+    assert len({id(v) for v in values}) == 100
