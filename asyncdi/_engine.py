@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import threading
 import time
+import types
 from contextvars import ContextVar
 from typing import TYPE_CHECKING, Any, Final
 
@@ -51,6 +52,7 @@ _REQUEST: Final = Scope.REQUEST
 _INSTANCE: Final = Scope.INSTANCE
 _VALUE: Final = Kind.VALUE
 _SKIP: Final = object()
+_RETURNED: Final = {Kind.ASYNC: "a coroutine", Kind.ASYNC_GENERATOR: "an async generator"}
 
 
 def resolving_path() -> tuple[str, ...]:
@@ -246,6 +248,8 @@ class Engine:
         token = _RESOLVING.set(path)
         try:
             result = factory(*args) if provider.all_positional else _call_mixed(provider, args)
+            if kind is Kind.SYNC:
+                kind = _runtime_kind(result)  # e.g. a lambda returning a generator
             if kind is Kind.ASYNC:
                 value = await result
             elif kind is Kind.ASYNC_GENERATOR:
@@ -264,8 +268,6 @@ class Engine:
                 return value, Held(
                     repr(provider.name), value, Mechanism.GENERATOR, result, children
                 )
-            elif kind is Kind.SYNC and asyncio.iscoroutine(result):
-                value = await result
             else:
                 value = result
         finally:
@@ -417,6 +419,14 @@ class Engine:
                 )
             finally:
                 _RESOLVING.reset(token)
+            if kind is Kind.SYNC:
+                kind = _runtime_kind(result)
+                if kind is not Kind.SYNC and kind is not Kind.GENERATOR:
+                    if kind is Kind.ASYNC:
+                        result.close()
+                    raise AsyncProviderError(
+                        name, f"{provider.describe()} (it returned {_RETURNED[kind]})", path[:-1]
+                    )
             if kind is Kind.GENERATOR:
                 try:
                     value = next(result)
@@ -425,11 +435,6 @@ class Engine:
                 held = Held(repr(name), value, Mechanism.GENERATOR, result, children)
             else:
                 value = result
-                if asyncio.iscoroutine(value):
-                    value.close()
-                    raise AsyncProviderError(
-                        name, f"{provider.describe()} (it returned a coroutine)", path[:-1]
-                    )
                 lifecycle = getattr(type(value), "__asyncdi_lifecycle__", False)
                 if provider.close:
                     held = Held(repr(name), value, Mechanism.CLOSE, None, children)
@@ -469,6 +474,18 @@ def _call_mixed(provider: Provider, args: list[Any]) -> Any:
         elif value is not _SKIP:
             keywords[param.parameter] = value
     return provider.factory(*positional, **keywords)
+
+
+def _runtime_kind(result: object) -> Kind:
+    """What a sync provider's result really is: a plain value, or something to drive."""
+    kind = type(result)
+    if kind is types.CoroutineType:
+        return Kind.ASYNC
+    if kind is types.GeneratorType:
+        return Kind.GENERATOR
+    if kind is types.AsyncGeneratorType:
+        return Kind.ASYNC_GENERATOR
+    return Kind.SYNC
 
 
 def _cycle(name: str, path: tuple[str, ...]) -> CycleError:

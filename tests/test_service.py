@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 
-import asyncio
 from asyncdi import AsyncService, Dependency, Registry, ServiceDisposedError, registry
 from tests.fakes import Journal
 
@@ -126,7 +127,7 @@ async def test_instance_is_entered_once(reg: Registry) -> None:
 
 async def test_repr_tells_state(reg: Registry) -> None:
     """A service's repr says whether it is new, active or disposed, and what it owns."""
-    reg.register("x", lambda: Journal(), close=False)
+    reg.register("x", Journal)
 
     class Svc(AsyncService, registry=reg):
         pass
