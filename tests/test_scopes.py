@@ -1,0 +1,167 @@
+"""Request scopes: one value per scope, nested scopes, tasks, and use after close."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Iterator
+
+import pytest
+
+from asyncdi import (
+    AsyncService,
+    Dependency,
+    NoActiveScopeError,
+    Registry,
+    Scope,
+    ScopeClosedError,
+)
+from tests.fakes import Journal, async_gen, sync_gen
+
+
+async def test_one_value_per_scope_released_at_exit(reg: Registry) -> None:
+    """A REQUEST value is shared within its scope and released when the scope exits."""
+    journal = Journal()
+    counter = iter(range(100))
+
+    async def session() -> AsyncIterator[str]:
+        async for value in async_gen(f"session {next(counter)}", journal):
+            yield value
+
+    reg.register("session", session, scope=Scope.REQUEST)
+    async with reg.scope():
+        first = await reg.resolve("session")
+        assert await reg.resolve("session") is first
+    async with reg.scope():
+        assert await reg.resolve("session") != first
+    assert journal.events == [
+        "open session 0",
+        "close session 0",
+        "open session 1",
+        "close session 1",
+    ]
+
+
+async def test_fifty_concurrent_scopes_get_fifty_values(reg: Registry) -> None:
+    """50 concurrent request scopes each get their own value, released at their own exit."""
+    journal = Journal()
+    counter = iter(range(1000))
+
+    async def session() -> AsyncIterator[int]:
+        number = next(counter)
+        journal(f"open {number}")
+        await asyncio.sleep(0.001)
+        yield number
+        journal(f"close {number}")
+
+    reg.register("session", session, scope=Scope.REQUEST)
+
+    async def request() -> tuple[int, int]:
+        async with reg.scope():
+            first = await reg.resolve("session")
+            await asyncio.sleep(0.01)
+            return first, await reg.resolve("session")
+
+    results = await asyncio.gather(*(request() for _ in range(50)))
+    assert all(a == b for a, b in results)
+    assert len({a for a, _ in results}) == 50
+    assert len([e for e in journal.events if e.startswith("close")]) == 50
+
+
+async def test_inner_scope_sees_outer_values_and_releases_its_own(reg: Registry) -> None:
+    """A nested scope reuses outer values, makes its own new ones, and releases only those."""
+    journal = Journal()
+
+    def user() -> Iterator[str]:
+        yield from sync_gen("user", journal)
+
+    def tx() -> Iterator[str]:
+        yield from sync_gen("tx", journal)
+
+    reg.register("user", user, scope=Scope.REQUEST)
+    reg.register("tx", tx, scope=Scope.REQUEST)
+    async with reg.scope() as outer:
+        outer_user = await reg.resolve("user")
+        async with reg.scope() as inner:
+            assert await reg.resolve("user") is outer_user
+            await reg.resolve("tx")
+            assert inner.depth == 1
+        assert journal.events == ["open user", "open tx", "close tx"]
+        assert await reg.resolve("user") is outer_user
+    assert journal.events[-1] == "close user"
+    assert "closed" in repr(outer)
+
+
+async def test_tasks_started_inside_a_scope_see_it(reg: Registry) -> None:
+    """Tasks created inside a scope resolve the same REQUEST value."""
+    reg.register("session", object, scope=Scope.REQUEST)
+    async with reg.scope():
+        mine = await reg.resolve("session")
+        theirs = await asyncio.gather(
+            *(asyncio.create_task(reg.resolve("session")) for _ in range(5))
+        )
+    assert all(value is mine for value in theirs)
+
+
+async def test_value_used_after_its_scope_closed_is_an_error(reg: Registry) -> None:
+    """A task that outlives its scope gets a clear error instead of a released value."""
+    reg.register("session", object, scope=Scope.REQUEST)
+    proceed = asyncio.Event()
+
+    async def straggler() -> object:
+        await proceed.wait()
+        return await reg.resolve("session")
+
+    async with reg.scope():
+        task = asyncio.create_task(straggler())
+    proceed.set()
+    with pytest.raises(ScopeClosedError, match="already closed"):
+        await task
+
+
+async def test_request_value_without_a_scope_is_an_error(reg: Registry) -> None:
+    """Without an active scope, a REQUEST value is refused, naming registry.scope()."""
+    reg.register("session", object, scope=Scope.REQUEST)
+
+    class Handler(AsyncService, registry=reg):
+        session = Dependency[object]()
+
+    with pytest.raises(NoActiveScopeError, match=r"Handler\.session"):
+        await Handler().session
+
+
+async def test_instance_values_resolved_in_a_scope_belong_to_it(reg: Registry) -> None:
+    """An INSTANCE value resolved directly inside a scope is released with the scope."""
+    journal = Journal()
+
+    def temp() -> Iterator[str]:
+        yield from sync_gen("temp", journal)
+
+    reg.register("temp", temp)
+    async with reg.scope():
+        await reg.resolve("temp")
+        assert journal.events == ["open temp"]
+    assert journal.events == ["open temp", "close temp"]
+
+
+def test_sync_scope_for_sync_providers(reg: Registry) -> None:
+    """`with registry.scope():` works for sync providers via get()."""
+    journal = Journal()
+
+    def tx() -> Iterator[str]:
+        yield from sync_gen("tx", journal)
+
+    reg.register("tx", tx, scope=Scope.REQUEST)
+    with reg.scope():
+        assert reg.get("tx") == "tx"
+        assert reg.get("tx") == "tx"
+    assert journal.events == ["open tx", "close tx"]
+
+
+async def test_scope_is_entered_once(reg: Registry) -> None:
+    """A scope object cannot be re-entered; ask registry.scope() for a new one."""
+    scope = reg.scope()
+    async with scope:
+        pass
+    with pytest.raises(RuntimeError, match="entered once"):
+        async with scope:
+            pass  # pragma: no cover
