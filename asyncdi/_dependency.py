@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Coroutine
+from collections.abc import Awaitable
 from typing import TYPE_CHECKING, Any, Generic, TypeVar, overload
 
 from asyncdi._errors import NotAServiceError
@@ -29,7 +29,15 @@ class Dependency(Generic[T]):
     ``await obj.db`` cost about as much as awaiting a done future.
     """
 
-    __slots__ = ("__orig_class__", "attribute", "name", "owner")
+    __slots__ = (
+        "__orig_class__",
+        "_cached_future",
+        "_cached_registry",
+        "_cached_version",
+        "attribute",
+        "name",
+        "owner",
+    )
 
     def __init__(self, name: str | None = None) -> None:
         if name is not None and (not isinstance(name, str) or not name.isidentifier()):
@@ -40,6 +48,11 @@ class Dependency(Generic[T]):
         self.name = name
         self.attribute: str | None = None
         self.owner: type | None = None
+        # The done future of a made singleton, valid while the registry's version holds
+        # and no override is active: the first read of it needs no lookups at all.
+        self._cached_registry: Registry | None = None
+        self._cached_version = -1
+        self._cached_future: Any = None
 
     def __set_name__(self, owner: type, attribute: str) -> None:
         self.attribute = attribute
@@ -53,17 +66,24 @@ class Dependency(Generic[T]):
     def __get__(self, instance: None, owner: type) -> Dependency[T]: ...
 
     @overload
-    def __get__(self, instance: object, owner: type | None = None) -> Coroutine[Any, Any, T]: ...
+    def __get__(self, instance: object, owner: type | None = None) -> Awaitable[T]: ...
 
     def __get__(
         self, instance: object | None, owner: type | None = None
-    ) -> Dependency[T] | Coroutine[Any, Any, T]:
+    ) -> Dependency[T] | Awaitable[T]:
         if instance is None:
             return self
         registry: Registry | None = getattr(type(instance), "__asyncdi_registry__", None)
+        if (
+            registry is self._cached_registry
+            and registry._version == self._cached_version  # type: ignore[union-attr]
+            and registry._override_var.get() is None  # type: ignore[union-attr]
+        ):
+            future = instance.__dict__[self.attribute] = self._cached_future  # type: ignore[index]
+            return future  # type: ignore[no-any-return]
         if registry is None or self.attribute is None:
             return _raise(NotAServiceError(type(instance).__name__, self.attribute))
-        return registry._resolve_attribute(self, instance)
+        return registry._first_read(self, instance)  # type: ignore[no-any-return]
 
     @property
     def label(self) -> str:

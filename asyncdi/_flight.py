@@ -10,10 +10,9 @@ cancelled, the waiters start over and one of them creates.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Coroutine
 from typing import Any, Final
 
-__all__ = ["Cell", "obtain"]
+__all__ = ["Cell"]
 
 _RETRY: Final = object()
 
@@ -27,7 +26,8 @@ class Cell:
         self.value: Any = None
         self.ready = False
         self.waiters: list[asyncio.Future[Any]] | None = None  # not None while in flight
-        self.future: asyncio.Future[Any] | None = None  # a done future of value, made lazily
+        # a done future of a singleton's value, shared by every service instance reading it
+        self.future: asyncio.Future[Any] | None = None
 
     def set(self, value: Any) -> None:
         """Keep ``value`` and wake every waiter."""
@@ -52,34 +52,3 @@ class Cell:
                         waiter.set_exception(error)
                     else:
                         waiter.set_result(_RETRY)
-
-    def done_future(self, loop: asyncio.AbstractEventLoop) -> asyncio.Future[Any]:
-        """A done future of the value, shared by every reader on ``loop``."""
-        future = self.future
-        if future is None or future.get_loop() is not loop:
-            future = self.future = loop.create_future()
-            future.set_result(self.value)
-        return future
-
-
-async def obtain(
-    cell: Cell,
-    create: Callable[..., Coroutine[Any, Any, Any]],
-    *args: Any,
-) -> Any:
-    """Return the cell's value, creating it with ``create(*args)`` if nobody has."""
-    while True:
-        if cell.ready:
-            return cell.value
-        if cell.waiters is None:
-            cell.waiters = []
-            try:
-                value = await create(*args)
-            except BaseException as error:
-                cell.fail(error)
-                raise
-            cell.set(value)
-            return value
-        waiter = asyncio.get_running_loop().create_future()
-        cell.waiters.append(waiter)
-        await waiter  # raises the creator's exception; returns on success or retry

@@ -37,6 +37,7 @@ class Lifespan:
         if self.validate:
             registry.validate()
         registry._closed = False
+        registry._version += 1
         registry._lifespan = self
         self.state = "open"
 
@@ -52,6 +53,7 @@ class Lifespan:
         registry._closed = True
         registry._lifespan = None
         registry._singletons.clear()
+        registry._version += 1
         self.state = "closed"
 
     async def __aenter__(self) -> Lifespan:

@@ -103,8 +103,11 @@ class Provider:
         "live",
         "name",
         "params",
+        "ready",
         "released",
         "scope",
+        "seen_lifecycle",
+        "seen_type",
         "value",
     )
 
@@ -151,6 +154,9 @@ class Provider:
         self.live = 0
         self.failures = 0
         self.creation_ns = 0
+        self.ready: Any = None  # for a value: a done future of it, shared by every reader
+        self.seen_type: type | None = None  # the last value's type, and whether it has hooks
+        self.seen_lifecycle = False
         self.all_positional = all(p.positional and p.default is NO_DEFAULT for p in self.params)
 
     @property

@@ -67,6 +67,7 @@ class Registry(Engine):
             raise DuplicateProviderError(name, existing.describe(), record.describe())
         self._providers[name] = record
         self._closures.clear()
+        self._version += 1
         return record
 
     @overload
@@ -117,6 +118,7 @@ class Registry(Engine):
         if self._providers.pop(name, None) is None:
             raise MissingProviderError(name, (), self._providers)
         self._closures.clear()
+        self._version += 1
 
     # -- resolution -------------------------------------------------------------------
 

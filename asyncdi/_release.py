@@ -136,18 +136,21 @@ async def _release_async(held: list[Held], exc: BaseException | None) -> list[Ba
     while held:
         h = held.pop()
         try:
-            await _teardown(h, exc)
+            if h.mechanism == Mechanism.ASYNC_GENERATOR:
+                await _finish_async_generator(h, exc)
+            elif h.mechanism == Mechanism.HOOKS:
+                await hooks.stop(h.value, exc)
+            elif h.mechanism == Mechanism.CLOSE and callable(getattr(h.value, "aclose", None)):
+                await h.value.aclose()
+            else:
+                _teardown_sync(h, exc)
         except BaseException as error:  # noqa: BLE001 - every step must run; all are reported
             errors.append(error)
         if h.children is not None:
-            errors += await _release_async_owner(h.children, exc)
+            h.children.closed = True
+            errors += await _release_async(h.children.held, exc)
         _count_release(h)
     return errors
-
-
-async def _release_async_owner(owner: Owner, exc: BaseException | None) -> list[BaseException]:
-    owner.closed = True
-    return await _release_async(owner.held, exc)
 
 
 def _teardown_sync(h: Held, exc: BaseException | None) -> None:
@@ -160,33 +163,21 @@ def _teardown_sync(h: Held, exc: BaseException | None) -> None:
         h.value.close()
 
 
-async def _teardown(h: Held, exc: BaseException | None) -> None:
-    mechanism = h.mechanism
-    if mechanism == Mechanism.ASYNC_GENERATOR:
-        agen = h.handle
-        try:
-            if exc is None:
-                await agen.__anext__()
-            else:
-                await agen.athrow(exc)
-        except StopAsyncIteration:
-            return
-        except BaseException as error:
-            if error is exc:
-                return  # the generator let the body's exception through: not a failure
-            raise
-        await agen.aclose()
-        raise RuntimeError(f"provider {h.label} yielded more than once; it must yield once")
-    if mechanism == Mechanism.HOOKS:
-        await hooks.stop(h.value, exc)
-    elif mechanism == Mechanism.CLOSE:
-        aclose = getattr(h.value, "aclose", None)
-        if callable(aclose):
-            await aclose()
+async def _finish_async_generator(h: Held, exc: BaseException | None) -> None:
+    agen = h.handle
+    try:
+        if exc is None:
+            await agen.__anext__()
         else:
-            h.value.close()
-    else:
-        _teardown_sync(h, exc)
+            await agen.athrow(exc)
+    except StopAsyncIteration:
+        return
+    except BaseException as error:
+        if error is exc:
+            return  # the generator let the body's exception through: not a failure
+        raise
+    await agen.aclose()
+    raise RuntimeError(f"provider {h.label} yielded more than once; it must yield once")
 
 
 def _finish_generator(h: Held, exc: BaseException | None) -> None:

@@ -16,41 +16,26 @@ if TYPE_CHECKING:
 __all__ = ["RequestScope"]
 
 
-class RequestScope:
+class RequestScope(Owner):
     """One request scope: the ``REQUEST`` values made in it, released when it exits.
 
     Held in a ``ContextVar`` of its registry, so tasks started inside see it, and a
     scope entered inside another sees the outer one's values.
     """
 
-    __slots__ = ("_token", "_var", "cells", "depth", "owner", "parent", "registry")
+    __slots__ = ("_token", "_var", "cells", "depth", "parent", "registry")
 
     def __init__(self, registry: Registry, var: ContextVar[RequestScope | None]) -> None:
+        super().__init__("the request scope")
         self.registry = registry
         self._var = var
         self.parent: RequestScope | None = None
         self.cells: dict[Provider, Cell] = {}
-        self.owner = Owner("request scope")
         self.depth = 0
         self._token: Token[RequestScope | None] | None = None
 
-    @property
-    def closed(self) -> bool:
-        """Whether the scope has exited and released its values."""
-        return self.owner.closed
-
-    def find(self, provider: Provider) -> Cell | None:
-        """The cell of ``provider`` in this scope or the nearest outer one that has it."""
-        scope: RequestScope | None = self
-        while scope is not None:
-            cell = scope.cells.get(provider)
-            if cell is not None:
-                return cell
-            scope = scope.parent
-        return None
-
     def _enter(self) -> RequestScope:
-        if self._token is not None or self.owner.closed:
+        if self._token is not None or self.closed:
             raise RuntimeError(
                 "A request scope can be entered once; call registry.scope() for a new one."
             )
@@ -77,7 +62,7 @@ class RequestScope:
         self, et: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
         try:
-            errors = await self.owner.arelease(exc)
+            errors = await self.arelease(exc)
         finally:
             self._leave()
         finish_exit("the request scope", exc, errors)
@@ -89,11 +74,11 @@ class RequestScope:
         self, et: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
         try:
-            errors = self.owner.release_sync(exc)
+            errors = self.release_sync(exc)
         finally:
             self._leave()
         finish_exit("the request scope", exc, errors)
 
     def __repr__(self) -> str:
         state = "closed" if self.closed else ("open" if self._token else "not entered")
-        return f"<RequestScope {state}, depth {self.depth}, {len(self.owner.held)} values owned>"
+        return f"<RequestScope {state}, depth {self.depth}, {len(self.held)} values owned>"

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import inspect
-from collections.abc import Awaitable, Mapping
+from collections.abc import Awaitable, Generator, Mapping
 from types import MappingProxyType, TracebackType
 from typing import TYPE_CHECKING, Any, ClassVar, Self
 
 from asyncdi import _hooks as hooks
 from asyncdi._dependency import Dependency
 from asyncdi._errors import ServiceDisposedError
-from asyncdi._instance_state import STATE_KEY, InstanceState
+from asyncdi._instance_state import STATE_KEY, InstanceState, state_of
 from asyncdi._release import any_async, finish_exit, shielded
 
 if TYPE_CHECKING:
@@ -57,14 +57,6 @@ class AsyncServiceMeta(type):
         cls.__asyncdi_registry__ = registry
         registry._services.add(cls)
         return cls
-
-
-def _state(service: AsyncService) -> InstanceState:
-    values = service.__dict__
-    state: InstanceState | None = values.get(STATE_KEY)
-    if state is None:
-        state = values[STATE_KEY] = InstanceState(type(service).__name__)
-    return state
 
 
 class AsyncService(metaclass=AsyncServiceMeta):
@@ -125,14 +117,14 @@ class AsyncService(metaclass=AsyncServiceMeta):
             raise
 
     async def __asyncdi_stop__(self, exc: BaseException | None = None) -> None:
-        state = _state(self)
+        state = state_of(self)
         if state.phase == InstanceState.DISPOSED:
             return
         errors: list[BaseException] = await shielded(_dispose_then_release(self, state, exc))
         finish_exit(f"{state.service} instance", exc, errors)
 
     def __asyncdi_stop_sync__(self, exc: BaseException | None = None) -> None:
-        state = _state(self)
+        state = state_of(self)
         if state.phase == InstanceState.DISPOSED:
             return
         errors: list[BaseException] = []
@@ -144,17 +136,17 @@ class AsyncService(metaclass=AsyncServiceMeta):
         finish_exit(f"{state.service} instance", exc, errors)
 
     def __asyncdi_stop_needs_await__(self) -> bool:
-        return inspect.iscoroutinefunction(self.dispose) or any_async(_state(self).owner.held)
+        return inspect.iscoroutinefunction(self.dispose) or any_async(state_of(self).held)
 
     def __repr__(self) -> str:
         state: InstanceState | None = self.__dict__.get(STATE_KEY)
         phase = "new" if state is None else ("new", "active", "disposed")[state.phase]
-        owned = 0 if state is None else len(state.owner.held)
+        owned = 0 if state is None else len(state.held)
         return f"<{type(self).__name__} {phase}, {owned} values owned>"
 
 
 def _begin(self: AsyncService) -> InstanceState:
-    state = _state(self)
+    state = state_of(self)
     if state.phase == InstanceState.DISPOSED:
         raise ServiceDisposedError(state.service)
     if state.phase == InstanceState.ACTIVE:
@@ -181,21 +173,40 @@ async def _dispose_then_release(
 
 
 def _forget(self: AsyncService, state: InstanceState) -> None:
+    # Each dependency attribute now holds an awaitable that raises, so reads never reach
+    # the descriptor (whose fast path does not look at the instance's state).
     state.phase = InstanceState.DISPOSED
     values = self.__dict__
     for attribute in type(self).__dependencies__:
-        values.pop(attribute, None)
+        values[attribute] = _Disposed(state.label, attribute)
+
+
+class _Disposed:
+    """What a disposed service holds in place of each dependency: awaiting it raises."""
+
+    __slots__ = ("attribute", "service")
+
+    def __init__(self, service: str, attribute: str) -> None:
+        self.service = service
+        self.attribute = attribute
+
+    def __await__(self) -> Generator[Any, None, Any]:
+        raise ServiceDisposedError(self.service, self.attribute)
+        yield  # type: ignore[unreachable]  # pragma: no cover - makes this a generator
+
+    def __repr__(self) -> str:
+        return f"<disposed {self.service}.{self.attribute}>"
 
 
 async def _release(
     self: AsyncService, state: InstanceState, exc: BaseException | None
 ) -> list[BaseException]:
     _forget(self, state)
-    return await state.owner.arelease(exc)
+    return await state.arelease(exc)
 
 
 def _release_sync(
     self: AsyncService, state: InstanceState, exc: BaseException | None
 ) -> list[BaseException]:
     _forget(self, state)
-    return state.owner.release_sync(exc)
+    return state.release_sync(exc)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import gc
+import weakref
 
 import pytest
 
@@ -98,17 +100,26 @@ def test_sync_with_runs_sync_hooks(reg: Registry) -> None:
 
 
 async def test_disposed_instance_fails_clearly(reg: Registry) -> None:
-    """After exit the instance forgets its values; its next await names the problem."""
-    reg.register("db", lambda: "db")
+    """After exit the instance lets go of its values; its next await names the problem."""
+
+    class Connection:
+        pass
+
+    reg.register("db", Connection)
+    reg.register("unused", Connection)
 
     class Svc(AsyncService, registry=reg):
-        db = Dependency[str]()
+        db = Dependency[Connection]()
+        unused = Dependency[Connection]()
 
     async with Svc() as svc:
-        assert await svc.db == "db"
-    assert "db" not in vars(svc)
+        connection = weakref.ref(await svc.db)
+    gc.collect()
+    assert connection() is None
     with pytest.raises(ServiceDisposedError, match=r"Svc\.db.*disposed"):
         await svc.db
+    with pytest.raises(ServiceDisposedError, match=r"Svc\.unused"):
+        await svc.unused
     assert "disposed" in repr(svc)
 
 

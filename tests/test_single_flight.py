@@ -117,9 +117,9 @@ async def test_cancelled_creator_lets_a_waiter_retry(reg: Registry) -> None:
         thing = Dependency[str]()
 
     svc = Svc()
-    creator = asyncio.create_task(svc.thing)
+    creator = asyncio.ensure_future(svc.thing)
     await started.wait()
-    waiters = [asyncio.create_task(svc.thing) for _ in range(10)]
+    waiters = [asyncio.ensure_future(svc.thing) for _ in range(10)]
     await asyncio.sleep(0)
     creator.cancel()
     with pytest.raises(asyncio.CancelledError):
