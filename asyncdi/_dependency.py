@@ -32,11 +32,13 @@ class Dependency(Generic[T]):
     __slots__ = (
         "__orig_class__",
         "_cached_future",
+        "_cached_provider",
         "_cached_registry",
         "_cached_version",
         "attribute",
         "name",
         "owner",
+        "path",
     )
 
     def __init__(self, name: str | None = None) -> None:
@@ -53,12 +55,15 @@ class Dependency(Generic[T]):
         self._cached_registry: Registry | None = None
         self._cached_version = -1
         self._cached_future: Any = None
+        self._cached_provider: Any = None
+        self.path: tuple[str, ...] = ()  # the resolution path's first step: ("Cls.attr",)
 
     def __set_name__(self, owner: type, attribute: str) -> None:
         self.attribute = attribute
         self.owner = owner
         if self.name is None:
             self.name = attribute
+        self.path = (f"{owner.__name__}.{attribute}",)
         if not getattr(type(owner), "__asyncdi_metaclass__", False):
             raise NotAServiceError(owner.__name__, attribute)
 
@@ -79,7 +84,10 @@ class Dependency(Generic[T]):
             and registry._version == self._cached_version  # type: ignore[union-attr]
             and registry._override_var.get() is None  # type: ignore[union-attr]
         ):
-            future = instance.__dict__[self.attribute] = self._cached_future  # type: ignore[index]
+            future = self._cached_future
+            if future is None:  # an INSTANCE provider: make a value for this instance
+                return registry._resolve_attribute(self, instance, self._cached_provider)  # type: ignore[union-attr]
+            instance.__dict__[self.attribute] = future  # type: ignore[index]
             return future  # type: ignore[no-any-return]
         if registry is None or self.attribute is None:
             return _raise(NotAServiceError(type(instance).__name__, self.attribute))

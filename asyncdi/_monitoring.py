@@ -117,7 +117,7 @@ def collect_stats(engine: Engine) -> dict[str, ProviderStats]:
     """A snapshot of every provider's counters."""
     stats: dict[str, ProviderStats] = {}
     for name, provider in engine._providers.items():
-        mean = provider.creation_ns / provider.created / 1e6 if provider.created else 0.0
+        mean = provider.creation_ns / provider.timed / 1e6 if provider.timed else 0.0
         stats[name] = ProviderStats(
             name,
             provider.scope.name,

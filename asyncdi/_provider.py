@@ -94,6 +94,8 @@ class Provider:
     __slots__ = (
         "__weakref__",
         "all_positional",
+        "cached_args",
+        "cached_args_version",
         "close",
         "created",
         "creation_ns",
@@ -108,6 +110,7 @@ class Provider:
         "scope",
         "seen_lifecycle",
         "seen_type",
+        "timed",
         "value",
     )
 
@@ -153,7 +156,10 @@ class Provider:
         self.released = 0
         self.live = 0
         self.failures = 0
-        self.creation_ns = 0
+        self.creation_ns = 0  # summed over the `timed` creations that were sampled
+        self.timed = 0
+        self.cached_args: list[Any] = []  # the resolved arguments, valid for one version
+        self.cached_args_version = -1 if self.params else -2
         self.ready: Any = None  # for a value: a done future of it, shared by every reader
         self.seen_type: type | None = None  # the last value's type, and whether it has hooks
         self.seen_lifecycle = False

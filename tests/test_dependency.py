@@ -54,7 +54,7 @@ async def test_first_await_resolves_and_caches_per_instance(reg: Registry) -> No
 
 
 async def test_cached_read_is_a_done_future_in_the_instance(reg: Registry) -> None:
-    """After the first await, the instance holds a done future: no Python code runs on reads."""
+    """Once read twice, the instance holds a done future: no Python code runs on reads."""
     reg.register("value", lambda: 42)
 
     class Svc(AsyncService, registry=reg):
@@ -63,11 +63,29 @@ async def test_cached_read_is_a_done_future_in_the_instance(reg: Registry) -> No
     svc = Svc()
     assert "value" not in vars(svc)
     assert await svc.value == 42
+    assert not isinstance(vars(svc)["value"], asyncio.Future)  # the future is made lazily
+    assert await svc.value == 42
     cached = vars(svc)["value"]
     assert isinstance(cached, asyncio.Future)
     assert cached.done()
     assert cached.result() == 42
     assert svc.value is cached
+    assert await svc.value == 42
+
+
+async def test_a_made_singleton_is_a_done_future_at_once(reg: Registry) -> None:
+    """Reading a singleton that exists stores its shared done future on the first read."""
+    reg.register("config", dict, scope=Scope.SINGLETON)
+    await reg.resolve("config")
+
+    class Svc(AsyncService, registry=reg):
+        config = Dependency[dict[str, str]]()
+
+    svc = Svc()
+    awaitable = svc.config
+    assert isinstance(awaitable, asyncio.Future)
+    assert vars(svc)["config"] is awaitable
+    assert await awaitable == {}
 
 
 async def test_singleton_instances_share_one_done_future(reg: Registry) -> None:
