@@ -13,6 +13,16 @@ if TYPE_CHECKING:
 __all__ = ["Dependency"]
 
 T = TypeVar("T")
+_NEVER: Any = object()
+
+
+class _NotAService:
+    """Stands in for the registry of a class that has none; matches no cache."""
+
+    _epoch = None
+
+
+_NOT_A_SERVICE: Any = _NotAService()
 
 
 class Dependency(Generic[T]):
@@ -31,10 +41,9 @@ class Dependency(Generic[T]):
 
     __slots__ = (
         "__orig_class__",
+        "_cached_epoch",
         "_cached_future",
         "_cached_provider",
-        "_cached_registry",
-        "_cached_version",
         "attribute",
         "name",
         "owner",
@@ -50,10 +59,9 @@ class Dependency(Generic[T]):
         self.name = name
         self.attribute: str | None = None
         self.owner: type | None = None
-        # The done future of a made singleton, valid while the registry's version holds
-        # and no override is active: the first read of it needs no lookups at all.
-        self._cached_registry: Registry | None = None
-        self._cached_version = -1
+        # What the first read on an instance needs, valid while the registry's epoch
+        # holds: the done future of a made singleton, or the INSTANCE provider to call.
+        self._cached_epoch: object = _NEVER
         self._cached_future: Any = None
         self._cached_provider: Any = None
         self.path: tuple[str, ...] = ()  # the resolution path's first step: ("Cls.attr",)
@@ -78,18 +86,16 @@ class Dependency(Generic[T]):
     ) -> Dependency[T] | Awaitable[T]:
         if instance is None:
             return self
-        registry: Registry | None = getattr(type(instance), "__asyncdi_registry__", None)
-        if (
-            registry is self._cached_registry
-            and registry._version == self._cached_version  # type: ignore[union-attr]
-            and registry._override_var.get() is None  # type: ignore[union-attr]
-        ):
+        registry: Registry = getattr(type(instance), "__asyncdi_registry__", _NOT_A_SERVICE)
+        if registry._epoch is self._cached_epoch:
             future = self._cached_future
             if future is None:  # an INSTANCE provider: make a value for this instance
-                return registry._resolve_attribute(self, instance, self._cached_provider)  # type: ignore[union-attr]
+                return registry._create(
+                    self._cached_provider, self.path, None, None, instance, self.attribute
+                )
             instance.__dict__[self.attribute] = future  # type: ignore[index]
             return future  # type: ignore[no-any-return]
-        if registry is None or self.attribute is None:
+        if registry is _NOT_A_SERVICE or self.attribute is None:
             return _raise(NotAServiceError(type(instance).__name__, self.attribute))
         return registry._first_read(self, instance)  # type: ignore[no-any-return]
 

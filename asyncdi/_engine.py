@@ -62,6 +62,7 @@ _ASYNC_GENERATOR: Final = Kind.ASYNC_GENERATOR
 _DISPOSED: Final = InstanceState.DISPOSED
 _MISS: Final = object()
 _SKIP: Final = object()
+_NO_ARGS: Final[list[Any]] = []  # never mutated: the arguments of a provider without any
 _RETRY: Final = object()
 _now = time.perf_counter_ns
 _weak = weakref.ref
@@ -165,12 +166,27 @@ class Engine:
             f"asyncdi.override.{name}", default=None
         )
         self._closed = False
-        # Bumped whenever a cached singleton future could go stale (registration
-        # changes, singletons released), which invalidates Dependency-level caches.
-        self._version = 0
+        # Replaced whenever something cached outside the registry could go stale:
+        # registration changes, singletons released, or an override entered anywhere.
+        # Dependencies and providers keep what they cached together with the epoch.
+        self._epoch = object()
+        self._active_overrides = 0
         self._lock = threading.RLock()
         self._closures: dict[str, frozenset[str]] = {}
         self._open_scopes: set[RequestScope] = set()
+
+    def _invalidate(self) -> None:
+        """Make every cache kept outside the registry stale."""
+        self._epoch = object()
+
+    def _override_entered(self) -> None:
+        with self._lock:
+            self._active_overrides += 1
+            self._invalidate()
+
+    def _override_left(self) -> None:
+        with self._lock:
+            self._active_overrides -= 1
 
     # -- lookup ---------------------------------------------------------------------
 
@@ -319,9 +335,9 @@ class Engine:
             if dep.scope is _INSTANCE and children is None:
                 children = Owner(provider.name)
             args.append(await self._obtain(dep, path, children, holder))
-        if cacheable and overrides is None:
+        if cacheable and not self._active_overrides:
             provider.cached_args = args
-            provider.cached_args_version = self._version
+            provider.cached_args_epoch = self._epoch
         return args, children
 
     async def _create(
@@ -331,15 +347,25 @@ class Engine:
         owner: Owner | None,
         holder: str | None,
         instance: Any = None,
+        attribute: str | None = None,
     ) -> Any:
         """Make one value of ``provider``, and hand its release to ``owner``.
 
-        ``owner`` is None when an instance resolves: its state is made only if the
-        value needs releasing. ``path`` is the path up to (not including) this provider.
+        ``path`` is the path up to (not including) this provider. With ``attribute``,
+        this is the first read of ``instance.attribute`` (an INSTANCE dependency): a
+        slot marks the creation in the instance for concurrent readers, and ``owner``
+        is None because the instance's state is made only if the value needs releasing.
         """
         name = provider.name
         if name in path:
             raise _cycle(name, path)
+        slot: _Slot | None = None
+        if attribute is not None:
+            values = instance.__dict__
+            current = values.get(attribute)
+            if current is not None:  # another read got here first
+                return await current
+            slot = values[attribute] = _Slot(instance, attribute)
         scope = provider.scope
         if scope is _SINGLETON:
             holder = name
@@ -351,12 +377,12 @@ class Engine:
         held: Held | None = None
         token = None
         try:
-            if provider.cached_args_version == self._version and self._override_var.get() is None:
+            if provider.cached_args_epoch is self._epoch:
                 args = provider.cached_args
             elif provider.params:
                 args, children = await self._arguments(provider, (*path, name), holder)
             else:
-                args = []
+                args = _NO_ARGS
             kind = provider.kind
             if scope is not _INSTANCE:
                 # Values kept in cells can deadlock on themselves through a provider
@@ -407,7 +433,16 @@ class Engine:
                 if held.mechanism == Mechanism.HOOKS:
                     await self._start(value, held, owner)
                 provider.live += 1
+            if slot is not None:
+                state: InstanceState | None = values.get(STATE_KEY)
+                if state is not None and state.phase == _DISPOSED:
+                    raise ServiceDisposedError(state.label, attribute)
+                slot.made(value)
         except BaseException as error:
+            if slot is not None:
+                if values.get(attribute) is slot:
+                    del values[attribute]
+                slot.wake(error)
             if token is not None:
                 _RESOLVING.reset(token)
             provider.failures += 1
@@ -451,19 +486,23 @@ class Engine:
                 cells = self._singletons if overrides is None else self._singleton_cells(provider)
                 cell = cells.get(provider)
                 future = cell.future if cell is not None else None
-        if overrides is None and (future is not None or provider.scope is _INSTANCE):
-            dependency._cached_registry = self  # type: ignore[assignment]
-            dependency._cached_version = self._version
+        if not self._active_overrides and (future is not None or provider.scope is _INSTANCE):
+            dependency._cached_epoch = self._epoch
             dependency._cached_future = future
             dependency._cached_provider = provider
         if future is not None:
             instance.__dict__[dependency.attribute] = future
             return future
+        if provider.scope is _INSTANCE:
+            return self._create(
+                provider, dependency.path, None, None, instance, dependency.attribute
+            )
         return self._resolve_attribute(dependency, instance, provider)
 
     async def _resolve_attribute(
         self, dependency: Dependency[Any], instance: Any, provider: Provider
     ) -> Any:
+        """First read of a SINGLETON or REQUEST dependency that is not made yet."""
         values = instance.__dict__
         attribute: str = dependency.attribute  # type: ignore[assignment]
         current = values.get(attribute)
@@ -472,10 +511,7 @@ class Engine:
         slot = _Slot(instance, attribute)
         values[attribute] = slot
         try:
-            if provider.scope is _INSTANCE:
-                value = await self._create(provider, dependency.path, None, None, instance)
-            else:
-                value = await self._obtain(provider, dependency.path, None, None)
+            value = await self._obtain(provider, dependency.path, None, None)
             state: InstanceState | None = values.get(STATE_KEY)
             if state is not None and state.phase == _DISPOSED:
                 raise ServiceDisposedError(state.label, attribute)
@@ -484,9 +520,6 @@ class Engine:
                 del values[attribute]
             slot.wake(error)
             raise
-        if provider.scope is _INSTANCE:
-            slot.made(value)
-            return value
         if provider.kind is _VALUE:
             if provider.ready is None:
                 provider.ready = _done(_running_loop(), value)

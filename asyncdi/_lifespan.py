@@ -37,7 +37,7 @@ class Lifespan:
         if self.validate:
             registry.validate()
         registry._closed = False
-        registry._version += 1
+        registry._invalidate()
         registry._lifespan = self
         self.state = "open"
 
@@ -53,7 +53,7 @@ class Lifespan:
         registry._closed = True
         registry._lifespan = None
         registry._singletons.clear()
-        registry._version += 1
+        registry._invalidate()
         self.state = "closed"
 
     async def __aenter__(self) -> Lifespan:

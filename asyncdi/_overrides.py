@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from contextvars import ContextVar, Token
+from contextvars import Token
 from types import TracebackType
 from typing import TYPE_CHECKING
 
 from asyncdi._flight import Cell
 
 if TYPE_CHECKING:
+    from asyncdi._engine import Engine
     from asyncdi._provider import Provider
 
 __all__ = ["Overrides"]
@@ -22,10 +23,11 @@ class Overrides:
     Their release still belongs to the registry's lifespan.
     """
 
-    __slots__ = ("_parent", "_token", "_var", "names", "providers", "singletons")
+    __slots__ = ("_engine", "_parent", "_token", "_var", "names", "providers", "singletons")
 
-    def __init__(self, var: ContextVar[Overrides | None], providers: dict[str, Provider]) -> None:
-        self._var = var
+    def __init__(self, engine: Engine, providers: dict[str, Provider]) -> None:
+        self._engine = engine
+        self._var = engine._override_var
         self._parent: Overrides | None = None
         self.providers = providers
         self.names = frozenset(providers)
@@ -40,6 +42,7 @@ class Overrides:
             self.providers = {**parent.providers, **self.providers}
             self.names = frozenset(self.providers)
         self._token = self._var.set(self)
+        self._engine._override_entered()
         return self
 
     def __exit__(
@@ -47,6 +50,7 @@ class Overrides:
     ) -> None:
         token, self._token = self._token, None
         if token is not None:
+            self._engine._override_left()
             try:
                 self._var.reset(token)
             except ValueError:  # left in another context than it was entered in

@@ -95,7 +95,7 @@ class Provider:
         "__weakref__",
         "all_positional",
         "cached_args",
-        "cached_args_version",
+        "cached_args_epoch",
         "close",
         "created",
         "creation_ns",
@@ -159,7 +159,7 @@ class Provider:
         self.creation_ns = 0  # summed over the `timed` creations that were sampled
         self.timed = 0
         self.cached_args: list[Any] = []  # the resolved arguments, valid for one version
-        self.cached_args_version = -1 if self.params else -2
+        self.cached_args_epoch: object = None  # the registry epoch cached_args belong to
         self.ready: Any = None  # for a value: a done future of it, shared by every reader
         self.seen_type: type | None = None  # the last value's type, and whether it has hooks
         self.seen_lifecycle = False

@@ -67,7 +67,7 @@ class Registry(Engine):
             raise DuplicateProviderError(name, existing.describe(), record.describe())
         self._providers[name] = record
         self._closures.clear()
-        self._version += 1
+        self._invalidate()
         return record
 
     @overload
@@ -118,7 +118,7 @@ class Registry(Engine):
         if self._providers.pop(name, None) is None:
             raise MissingProviderError(name, (), self._providers)
         self._closures.clear()
-        self._version += 1
+        self._invalidate()
 
     # -- resolution -------------------------------------------------------------------
 
@@ -177,7 +177,7 @@ class Registry(Engine):
             original = self._providers.get(name)
             scope = original.scope if original is not None else Scope.INSTANCE
             records[name] = Provider(name, factory, scope)
-        return Overrides(self._override_var, records)
+        return Overrides(self, records)
 
     # -- checking and monitoring --------------------------------------------------------
 

@@ -110,3 +110,35 @@ async def test_override_repr(reg: Registry) -> None:
     assert repr(override) == "<Overrides inactive: cache, db>"
     with override:
         assert repr(override) == "<Overrides active: cache, db>"
+
+
+async def test_first_read_caches_never_outlive_an_override(reg: Registry) -> None:
+    """A new instance inside an override sees it, even after other instances were cached."""
+    reg.register("db", lambda: "real", scope=Scope.SINGLETON)
+    reg.register("repo", lambda db: f"repo on {db}")
+
+    class Svc(AsyncService, registry=reg):
+        db = Dependency[str]()
+        repo = Dependency[str]()
+
+    for _ in range(3):  # warm every cache: singleton future, provider, arguments
+        svc = Svc()
+        assert (await svc.db, await svc.repo) == ("real", "repo on real")
+    with reg.override(db="fake"):
+        svc = Svc()
+        assert (await svc.db, await svc.repo) == ("fake", "repo on fake")
+    svc = Svc()
+    assert (await svc.db, await svc.repo) == ("real", "repo on real")
+
+
+async def test_first_read_caches_follow_registration_changes(reg: Registry) -> None:
+    """Replacing a provider reaches new instances at once, whatever was cached."""
+    reg.register("db", lambda: "old", scope=Scope.SINGLETON)
+
+    class Svc(AsyncService, registry=reg):
+        db = Dependency[str]()
+
+    assert await Svc().db == "old"
+    assert await Svc().db == "old"
+    reg.register("db", lambda: "new", scope=Scope.SINGLETON, replace=True)
+    assert await Svc().db == "new"
