@@ -423,7 +423,7 @@ class Engine:
             if held is not None:
                 held.provider = provider
                 if owner is None:
-                    owner = state_of(instance)
+                    owner = self._default_owner() if instance is None else state_of(instance)
                 if owner.closed:
                     orphan = Owner(owner.label)
                     orphan.held.append(held)

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import weakref
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Coroutine, Mapping
 from typing import Any, TypeVar, overload
 
-from asyncdi._engine import Engine, resolving_path
+from asyncdi._engine import Engine, _raise, resolving_path
 from asyncdi._errors import DuplicateProviderError, MissingProviderError
 from asyncdi._lifespan import Lifespan
 from asyncdi._monitoring import HealthReport, ProviderStats, check_health, collect_stats
@@ -122,12 +122,16 @@ class Registry(Engine):
 
     # -- resolution -------------------------------------------------------------------
 
-    async def resolve(self, name: str, /) -> Any:
-        """Make, or find, the value of ``name`` in the current context."""
-        engine = self
+    def resolve(self, name: str, /) -> Coroutine[Any, Any, Any]:
+        """Make, or find, the value of ``name`` in the current context (await it)."""
         path = resolving_path()
-        provider = engine._provider(name, path)
-        return await engine._obtain(provider, path, engine._default_owner(), None)
+        overrides = self._override_var.get()
+        provider = overrides.providers.get(name) if overrides is not None else None
+        if provider is None:
+            provider = self._providers.get(name)
+            if provider is None:
+                return _raise(MissingProviderError(name, path, self._providers))
+        return self._obtain(provider, path, None, None)
 
     def get(self, name: str, /) -> Any:
         """Synchronous :meth:`resolve`, for sync providers; thread-safe for singletons.
@@ -144,7 +148,7 @@ class Registry(Engine):
 
     def scope(self) -> RequestScope:
         """A new request scope: ``async with registry.scope():`` (or ``with``)."""
-        return RequestScope(self, self._scope_var)
+        return RequestScope(self)
 
     def lifespan(self, *, eager: bool = False, validate: bool = True) -> Lifespan:
         """The registry's lifespan: ``async with registry.lifespan():`` (or ``with``).

@@ -70,13 +70,31 @@ class Owner:
         return f"<Owner {self.label} {state}, {len(self.held)} values owned>"
 
     async def arelease(self, exc: BaseException | None = None) -> list[BaseException]:
-        """Release everything, shielded from cancellation; return the failures."""
+        """Release everything, newest first, and return the failures.
+
+        Every awaited step is shielded: a cancellation that arrives meanwhile is
+        recorded among the failures (the caller re-raises it once all steps ran).
+        """
         self.closed = True
-        if not self.held:
-            return []
-        if not any_async(self.held):
-            return _release_sync(self.held, exc, self.label)
-        errors: list[BaseException] = await shielded(_release_async(self.held, exc))
+        held = self.held
+        errors: list[BaseException] = []
+        while held:
+            h = held.pop()
+            mechanism = h.mechanism
+            try:
+                if mechanism == Mechanism.ASYNC_GENERATOR:
+                    await _finish_async_generator(h, exc, errors)
+                elif mechanism == Mechanism.HOOKS:
+                    await _Shielded(hooks.stop(h.value, exc), errors)
+                elif mechanism == Mechanism.CLOSE and callable(getattr(h.value, "aclose", None)):
+                    await _Shielded(h.value.aclose(), errors)
+                elif mechanism:
+                    _teardown_sync(h, exc)
+            except BaseException as error:  # noqa: BLE001 - every step must run; all are reported
+                errors.append(error)
+            if h.children is not None:
+                errors += await h.children.arelease(exc)
+            _count_release(h)
         return errors
 
     def release_sync(self, exc: BaseException | None = None) -> list[BaseException]:
@@ -131,28 +149,6 @@ def _release_sync(held: list[Held], exc: BaseException | None, label: str) -> li
     return errors
 
 
-async def _release_async(held: list[Held], exc: BaseException | None) -> list[BaseException]:
-    errors: list[BaseException] = []
-    while held:
-        h = held.pop()
-        try:
-            if h.mechanism == Mechanism.ASYNC_GENERATOR:
-                await _finish_async_generator(h, exc)
-            elif h.mechanism == Mechanism.HOOKS:
-                await hooks.stop(h.value, exc)
-            elif h.mechanism == Mechanism.CLOSE and callable(getattr(h.value, "aclose", None)):
-                await h.value.aclose()
-            else:
-                _teardown_sync(h, exc)
-        except BaseException as error:  # noqa: BLE001 - every step must run; all are reported
-            errors.append(error)
-        if h.children is not None:
-            h.children.closed = True
-            errors += await _release_async(h.children.held, exc)
-        _count_release(h)
-    return errors
-
-
 def _teardown_sync(h: Held, exc: BaseException | None) -> None:
     mechanism = h.mechanism
     if mechanism == Mechanism.GENERATOR:
@@ -163,21 +159,20 @@ def _teardown_sync(h: Held, exc: BaseException | None) -> None:
         h.value.close()
 
 
-async def _finish_async_generator(h: Held, exc: BaseException | None) -> None:
+async def _finish_async_generator(
+    h: Held, exc: BaseException | None, errors: list[BaseException]
+) -> None:
     agen = h.handle
     try:
-        if exc is None:
-            await agen.__anext__()
-        else:
-            await agen.athrow(exc)
+        await _Shielded(agen.__anext__() if exc is None else agen.athrow(exc), errors)
     except StopAsyncIteration:
         return
     except BaseException as error:
         if error is exc:
             return  # the generator let the body's exception through: not a failure
         raise
-    await agen.aclose()
-    raise RuntimeError(f"provider {h.label} yielded more than once; it must yield once")
+    await _Shielded(agen.aclose(), errors)
+    raise RuntimeError(f"provider {h.label!r} yielded more than once; it must yield once")
 
 
 def _finish_generator(h: Held, exc: BaseException | None) -> None:
@@ -198,18 +193,20 @@ def _finish_generator(h: Held, exc: BaseException | None) -> None:
 
 
 class _Shielded:
-    """Drive a coroutine to its end inside the current task, deaf to cancellation.
+    """Drive an awaitable to its end inside the current task, deaf to cancellation.
 
     ``asyncio.shield`` needs a new task (and a loop iteration to start it); this runs
-    the coroutine in place and, while it waits on a future, shows the task a stand-in
-    future instead, so ``task.cancel()`` cancels the stand-in and never the work. The
-    cancellation is remembered and raised once the coroutine has finished.
+    the awaitable in place and, while it waits on a future, shows the task a stand-in
+    future instead, so ``task.cancel()`` cancels the stand-in and never the work. A
+    cancellation that arrives is appended to ``record`` if one is given, else raised
+    once the awaitable has finished.
     """
 
-    __slots__ = ("coro",)
+    __slots__ = ("coro", "record")
 
-    def __init__(self, coro: Coroutine[Any, Any, Any]) -> None:
+    def __init__(self, coro: Any, record: list[BaseException] | None = None) -> None:
         self.coro = coro
+        self.record = record
 
     def __await__(self) -> Generator[Any, None, Any]:
         coro = self.coro
@@ -235,7 +232,9 @@ class _Shielded:
                 except asyncio.CancelledError as error:
                     cancelled = error
         if cancelled is not None:
-            raise cancelled
+            if self.record is None:
+                raise cancelled
+            self.record.append(cancelled)
         return result
 
 
@@ -263,15 +262,14 @@ def finish_exit(what: str, exc: BaseException | None, errors: list[BaseException
         return
     cancelled = [e for e in errors if not isinstance(e, Exception)]
     failures = [e for e in errors if isinstance(e, Exception)]
-    if exc is not None:
-        for error in errors:
-            logger.error("asyncdi: releasing %s failed: %r", what, error, exc_info=error)
-            exc.add_note(f"asyncdi: while releasing {what}, a release step failed: {error!r}")
-        return
-    if cancelled:
-        error = cancelled[0]
-        for failure in failures:
-            logger.error("asyncdi: releasing %s failed: %r", what, failure, exc_info=failure)
-            error.add_note(f"asyncdi: while releasing {what}, a release step failed: {failure!r}")
-        raise error
-    raise ReleaseError(f"releasing {what} failed in {len(failures)} step(s)", failures)
+    raised = exc
+    if cancelled and not isinstance(exc, asyncio.CancelledError):
+        # A cancellation arrived while releasing: it propagates once every step ran.
+        raised = cancelled[0]
+    elif exc is None:
+        raise ReleaseError(f"releasing {what} failed in {len(failures)} step(s)", failures)
+    for failure in failures:
+        logger.error("asyncdi: releasing %s failed: %r", what, failure, exc_info=failure)
+        raised.add_note(f"asyncdi: while releasing {what}, a release step failed: {failure!r}")  # type: ignore[union-attr]
+    if raised is not exc:
+        raise raised  # type: ignore[misc]

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from contextvars import ContextVar, Token
 from types import TracebackType
 from typing import TYPE_CHECKING
 
@@ -10,8 +9,8 @@ from asyncdi._flight import Cell
 from asyncdi._release import Owner, finish_exit
 
 if TYPE_CHECKING:
+    from asyncdi._engine import Engine
     from asyncdi._provider import Provider
-    from asyncdi._registry import Registry
 
 __all__ = ["RequestScope"]
 
@@ -23,36 +22,39 @@ class RequestScope(Owner):
     scope entered inside another sees the outer one's values.
     """
 
-    __slots__ = ("_token", "_var", "cells", "depth", "parent", "registry")
+    __slots__ = ("_token", "cells", "depth", "engine", "parent")
 
-    def __init__(self, registry: Registry, var: ContextVar[RequestScope | None]) -> None:
-        super().__init__("the request scope")
-        self.registry = registry
-        self._var = var
+    def __init__(self, engine: Engine) -> None:
+        # Owner.__init__ inlined: a scope is made per request, and calls cost.
+        self.label = "the request scope"
+        self.held = []
+        self.closed = False
+        self.engine = engine
         self.parent: RequestScope | None = None
         self.cells: dict[Provider, Cell] = {}
         self.depth = 0
-        self._token: Token[RequestScope | None] | None = None
+        self._token: object = None
 
     def _enter(self) -> RequestScope:
         if self._token is not None or self.closed:
             raise RuntimeError(
                 "A request scope can be entered once; call registry.scope() for a new one."
             )
-        self.parent = self._var.get()
-        if self.parent is not None:
-            self.depth = self.parent.depth + 1
-        self._token = self._var.set(self)
-        self.registry._open_scopes.add(self)
+        engine = self.engine
+        parent = self.parent = engine._scope_var.get()
+        if parent is not None:
+            self.depth = parent.depth + 1
+        self._token = engine._scope_var.set(self)
+        engine._open_scopes.add(self)
         return self
 
     def _leave(self) -> None:
-        if self._token is not None:
-            try:
-                self._var.reset(self._token)
-            except ValueError:  # exited in another context than it was entered in
-                self._var.set(self.parent)
-        self.registry._open_scopes.discard(self)
+        engine = self.engine
+        try:
+            engine._scope_var.reset(self._token)  # type: ignore[arg-type]
+        except ValueError:  # exited in another context than it was entered in
+            engine._scope_var.set(self.parent)
+        engine._open_scopes.discard(self)
         self.cells.clear()
 
     async def __aenter__(self) -> RequestScope:
@@ -65,7 +67,8 @@ class RequestScope(Owner):
             errors = await self.arelease(exc)
         finally:
             self._leave()
-        finish_exit("the request scope", exc, errors)
+        if errors:
+            finish_exit("the request scope", exc, errors)
 
     def __enter__(self) -> RequestScope:
         return self._enter()
@@ -77,7 +80,8 @@ class RequestScope(Owner):
             errors = self.release_sync(exc)
         finally:
             self._leave()
-        finish_exit("the request scope", exc, errors)
+        if errors:
+            finish_exit("the request scope", exc, errors)
 
     def __repr__(self) -> str:
         state = "closed" if self.closed else ("open" if self._token else "not entered")
