@@ -62,6 +62,7 @@ _ASYNC_GENERATOR: Final = Kind.ASYNC_GENERATOR
 _DISPOSED: Final = InstanceState.DISPOSED
 _MISS: Final = object()
 _SKIP: Final = object()
+_IN_FLIGHT: Final[list[Any]] = []  # never appended to: a creation nobody waits for yet
 _NO_ARGS: Final[list[Any]] = []  # never mutated: the arguments of a provider without any
 _RETRY: Final = object()
 _now = time.perf_counter_ns
@@ -275,27 +276,44 @@ class Engine:
         instance: Any = None,
     ) -> Any:
         """The value of ``provider`` for its scope, made if need be."""
-        if provider.kind is _VALUE:
+        scope = provider.scope
+        if scope is _REQUEST and holder is None:
+            request = self._scope_var.get()
+            if request is None or request.closed or request.parent is not None:
+                cell, cell_owner = self._cell(provider, path, holder)
+            else:  # the common case, one open scope: no lookups beyond its own cells
+                found = request.cells.get(provider)
+                if found is None:
+                    found = request.cells[provider] = Cell()
+                cell, cell_owner = found, request
+        elif provider.kind is _VALUE:
             return provider.value
-        if provider.scope is _INSTANCE:
+        elif scope is _INSTANCE:
             return await self._create(provider, path, owner, holder, instance)
-        cell, cell_owner = self._cell(provider, path, holder)
+        else:
+            cell, cell_owner = self._cell(provider, path, holder)
         while True:
             if cell.ready:
                 return cell.value
             if provider.name in path:
                 raise _cycle(provider.name, path)
             if cell.waiters is None:
-                cell.waiters = []
+                cell.waiters = _IN_FLIGHT
                 try:
                     value = await self._create(provider, path, cell_owner, None)
                 except BaseException as error:
                     cell.fail(error)
                     raise
-                cell.set(value)
-                if provider.scope is _SINGLETON:
+                cell.value = value
+                cell.ready = True
+                waiters, cell.waiters = cell.waiters, None
+                if waiters:
+                    _wake(waiters)
+                if scope is _SINGLETON:
                     cell.future = _done(_running_loop(), value)
                 return value
+            if cell.waiters is _IN_FLIGHT:
+                cell.waiters = []
             waiter = _running_loop().create_future()
             cell.waiters.append(waiter)
             await waiter  # the creator's exception, or a wake-up to look again
@@ -399,13 +417,13 @@ class Engine:
                     value = await result.__anext__()
                 except StopAsyncIteration:
                     raise _no_yield(provider) from None
-                held = Held(name, value, Mechanism.ASYNC_GENERATOR, result, children)
+                held = Held(name, value, Mechanism.ASYNC_GENERATOR, result, children, provider)
             elif kind is _GENERATOR:
                 try:
                     value = next(result)
                 except StopIteration:
                     raise _no_yield(provider) from None
-                held = Held(name, value, Mechanism.GENERATOR, result, children)
+                held = Held(name, value, Mechanism.GENERATOR, result, children, provider)
             else:
                 value = result
             if token is not None:
@@ -419,9 +437,8 @@ class Engine:
                 else:
                     mechanism = Mechanism.NONE
                 if mechanism or children is not None:
-                    held = Held(name, value, mechanism, None, children)
+                    held = Held(name, value, mechanism, None, children, provider)
             if held is not None:
-                held.provider = provider
                 if owner is None:
                     owner = self._default_owner() if instance is None else state_of(instance)
                 if owner.closed:
@@ -614,14 +631,13 @@ class Engine:
                     value = next(result)
                 except StopIteration:
                     raise _no_yield(provider) from None
-                held = Held(name, value, Mechanism.GENERATOR, result, children)
+                held = Held(name, value, Mechanism.GENERATOR, result, children, provider)
             else:
                 value = result
                 mechanism = _mechanism(provider, value)
                 if mechanism or children is not None:
-                    held = Held(name, value, mechanism, None, children)
+                    held = Held(name, value, mechanism, None, children, provider)
             if held is not None:
-                held.provider = provider
                 owner.held.append(held)
                 if held.mechanism == Mechanism.HOOKS:
                     try:
@@ -641,6 +657,12 @@ class Engine:
         provider.timed += 1
         provider.creation_ns += _now() - started
         return value
+
+
+def _wake(waiters: list[asyncio.Future[Any]]) -> None:
+    for waiter in waiters:
+        if not waiter.done():
+            waiter.set_result(None)
 
 
 def _mechanism(provider: Provider, value: Any) -> int:

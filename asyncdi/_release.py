@@ -94,7 +94,9 @@ class Owner:
                 errors.append(error)
             if h.children is not None:
                 errors += await h.children.arelease(exc)
-            _count_release(h)
+            if h.provider is not None:
+                h.provider.live -= 1
+                h.provider.released += 1
         return errors
 
     def release_sync(self, exc: BaseException | None = None) -> list[BaseException]:
@@ -163,14 +165,28 @@ async def _finish_async_generator(
     h: Held, exc: BaseException | None, errors: list[BaseException]
 ) -> None:
     agen = h.handle
+    step = agen.__anext__() if exc is None else agen.athrow(exc)
     try:
-        await _Shielded(agen.__anext__() if exc is None else agen.athrow(exc), errors)
+        # Most teardowns finish without suspending: run the first stretch directly and
+        # only bring in the shield if the generator waits for something.
+        waited = step.send(None)
     except StopAsyncIteration:
         return
+    except StopIteration:
+        pass  # it yielded a second value
     except BaseException as error:
         if error is exc:
             return  # the generator let the body's exception through: not a failure
         raise
+    else:
+        try:
+            await _Shielded(step, errors, waited)
+        except StopAsyncIteration:
+            return
+        except BaseException as error:
+            if error is exc:
+                return
+            raise
     await _Shielded(agen.aclose(), errors)
     raise RuntimeError(f"provider {h.label!r} yielded more than once; it must yield once")
 
@@ -192,6 +208,9 @@ def _finish_generator(h: Held, exc: BaseException | None) -> None:
     raise RuntimeError(f"provider {h.label} yielded more than once; it must yield once")
 
 
+_UNSTARTED: Final = object()
+
+
 class _Shielded:
     """Drive an awaitable to its end inside the current task, deaf to cancellation.
 
@@ -202,26 +221,32 @@ class _Shielded:
     once the awaitable has finished.
     """
 
-    __slots__ = ("coro", "record")
+    __slots__ = ("coro", "first", "record")
 
-    def __init__(self, coro: Any, record: list[BaseException] | None = None) -> None:
+    def __init__(
+        self, coro: Any, record: list[BaseException] | None = None, first: Any = _UNSTARTED
+    ) -> None:
         self.coro = coro
         self.record = record
+        self.first = first  # what ``coro`` yielded already, if it was started
 
     def __await__(self) -> Generator[Any, None, Any]:
         coro = self.coro
         cancelled: asyncio.CancelledError | None = None
+        waited = self.first
         while True:
-            try:
-                waited = coro.send(None)
-            except StopIteration as stop:
-                result = stop.value
-                break
+            if waited is _UNSTARTED:
+                try:
+                    waited = coro.send(None)
+                except StopIteration as stop:
+                    result = stop.value
+                    break
             if waited is None:  # a bare yield, as in asyncio.sleep(0)
                 try:
                     yield None
                 except asyncio.CancelledError as error:
                     cancelled = error
+                waited = _UNSTARTED
                 continue
             waited._asyncio_future_blocking = False
             while not waited.done():
@@ -231,6 +256,7 @@ class _Shielded:
                     yield from stand_in
                 except asyncio.CancelledError as error:
                     cancelled = error
+            waited = _UNSTARTED
         if cancelled is not None:
             if self.record is None:
                 raise cancelled
