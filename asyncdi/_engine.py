@@ -297,13 +297,17 @@ class Engine:
                 return cell.value
             if provider.name in path:
                 raise _cycle(provider.name, path)
-            if cell.waiters is None:
+            creator = cell.creator
+            if creator is None:
                 cell.waiters = _IN_FLIGHT
+                creator = cell.creator = self._create(provider, path, cell_owner, None)
                 try:
-                    value = await self._create(provider, path, cell_owner, None)
+                    value = await creator
                 except BaseException as error:
+                    cell.creator = None
                     cell.fail(error)
                     raise
+                cell.creator = None
                 cell.value = value
                 cell.ready = True
                 waiters, cell.waiters = cell.waiters, None
@@ -312,10 +316,15 @@ class Engine:
                 if scope is _SINGLETON:
                     cell.future = _done(_running_loop(), value)
                 return value
-            if cell.waiters is _IN_FLIGHT:
-                cell.waiters = []
+            if creator.cr_running:
+                # The creation is running right now, in this very task: its provider's
+                # body asked for its own value. Waiting would wait forever.
+                raise CycleError((provider.name, provider.name), path)
+            waiters = cell.waiters
+            if waiters is None or waiters is _IN_FLIGHT:
+                waiters = cell.waiters = []
             waiter = _running_loop().create_future()
-            cell.waiters.append(waiter)
+            waiters.append(waiter)
             await waiter  # the creator's exception, or a wake-up to look again
 
     async def _arguments(
@@ -393,7 +402,7 @@ class Engine:
         started = _now() if count < 32 or not count & 7 else 0  # time a sample, not all
         children: Owner | None = None
         held: Held | None = None
-        token = None
+        adopted = False
         try:
             if provider.cached_args_epoch is self._epoch:
                 args = provider.cached_args
@@ -402,11 +411,6 @@ class Engine:
             else:
                 args = _NO_ARGS
             kind = provider.kind
-            if scope is not _INSTANCE:
-                # Values kept in cells can deadlock on themselves through a provider
-                # body that resolves them again; the body's resolutions see this path.
-                # (A self-resolving INSTANCE provider just recurses into a CycleError.)
-                token = _RESOLVING.set((*path, name))
             result = provider.factory(*args) if provider.all_positional else _call(provider, args)
             if kind is _SYNC:
                 kind = _RUNTIME_KINDS.get(type(result), _SYNC)
@@ -417,18 +421,15 @@ class Engine:
                     value = await result.__anext__()
                 except StopAsyncIteration:
                     raise _no_yield(provider) from None
-                held = Held(name, value, Mechanism.ASYNC_GENERATOR, result, children, provider)
+                held = (Mechanism.ASYNC_GENERATOR, value, result, children, provider)
             elif kind is _GENERATOR:
                 try:
                     value = next(result)
                 except StopIteration:
                     raise _no_yield(provider) from None
-                held = Held(name, value, Mechanism.GENERATOR, result, children, provider)
+                held = (Mechanism.GENERATOR, value, result, children, provider)
             else:
                 value = result
-            if token is not None:
-                _RESOLVING.reset(token)
-                token = None
             if held is None:
                 if provider.close or type(value) is not provider.seen_type:
                     mechanism = _mechanism(provider, value)
@@ -437,18 +438,26 @@ class Engine:
                 else:
                     mechanism = Mechanism.NONE
                 if mechanism or children is not None:
-                    held = Held(name, value, mechanism, None, children, provider)
+                    held = (mechanism, value, None, children, provider)
             if held is not None:
                 if owner is None:
                     owner = self._default_owner() if instance is None else state_of(instance)
                 if owner.closed:
+                    adopted = True  # released right here, with what was made for it
                     orphan = Owner(owner.label)
                     orphan.held.append(held)
                     finish_exit(repr(name), None, await orphan.arelease())
                     raise ScopeClosedError(owner.label, name)
                 owner.held.append(held)
-                if held.mechanism == Mechanism.HOOKS:
-                    await self._start(value, held, owner)
+                if held[0] == Mechanism.HOOKS:
+                    try:
+                        await hooks.start(value)
+                    except BaseException:
+                        # Never started, so never released; what was made for it is.
+                        if held in owner.held:
+                            owner.held.remove(held)
+                        raise
+                adopted = True
                 provider.live += 1
             if slot is not None:
                 state: InstanceState | None = values.get(STATE_KEY)
@@ -460,10 +469,8 @@ class Engine:
                 if values.get(attribute) is slot:
                     del values[attribute]
                 slot.wake(error)
-            if token is not None:
-                _RESOLVING.reset(token)
             provider.failures += 1
-            if children is not None and (held is None or held.children is None):
+            if children is not None and not adopted:
                 finish_exit(repr(name), error, await children.arelease(error))
             _note(error, (*path, name))
             raise
@@ -472,18 +479,6 @@ class Engine:
             provider.timed += 1
             provider.creation_ns += _now() - started
         return value
-
-    async def _start(self, value: Any, held: Held, owner: Owner) -> None:
-        """Initialize a value with lifecycle hooks; on failure, release what it got."""
-        try:
-            await hooks.start(value)
-        except BaseException as error:
-            if held in owner.held:
-                owner.held.remove(held)
-            if held.children is not None:
-                children, held.children = held.children, None
-                finish_exit(held.label, error, await children.arelease(error))
-            raise
 
     def _first_read(self, dependency: Dependency[Any], instance: Any) -> Any:
         """``instance.attr`` when the Dependency had nothing cached: a done future if the
@@ -631,15 +626,15 @@ class Engine:
                     value = next(result)
                 except StopIteration:
                     raise _no_yield(provider) from None
-                held = Held(name, value, Mechanism.GENERATOR, result, children, provider)
+                held = (Mechanism.GENERATOR, value, result, children, provider)
             else:
                 value = result
                 mechanism = _mechanism(provider, value)
                 if mechanism or children is not None:
-                    held = Held(name, value, mechanism, None, children, provider)
+                    held = (mechanism, value, None, children, provider)
             if held is not None:
                 owner.held.append(held)
-                if held.mechanism == Mechanism.HOOKS:
+                if held[0] == Mechanism.HOOKS:
                     try:
                         hooks.start_sync(value)
                     except BaseException:

@@ -20,12 +20,13 @@ _RETRY: Final = object()
 class Cell:
     """One value made at most once at a time, and kept once made."""
 
-    __slots__ = ("future", "ready", "value", "waiters")
+    __slots__ = ("creator", "future", "ready", "value", "waiters")
 
     def __init__(self) -> None:
         self.value: Any = None
         self.ready = False
         self.waiters: list[asyncio.Future[Any]] | None = None  # not None while in flight
+        self.creator: Any = None  # the coroutine making the value, while it runs
         # a done future of a singleton's value, shared by every service instance reading it
         self.future: asyncio.Future[Any] | None = None
 

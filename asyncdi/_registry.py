@@ -124,7 +124,7 @@ class Registry(Engine):
 
     def resolve(self, name: str, /) -> Coroutine[Any, Any, Any]:
         """Make, or find, the value of ``name`` in the current context (await it)."""
-        path = resolving_path()
+        path = ()
         overrides = self._override_var.get()
         provider = overrides.providers.get(name) if overrides is not None else None
         if provider is None:

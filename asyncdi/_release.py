@@ -15,7 +15,16 @@ from typing import Any, Final
 from asyncdi import _hooks as hooks
 from asyncdi._errors import ReleaseError
 
-__all__ = ["Held", "Mechanism", "Owner", "any_async", "finish_exit", "logger", "shielded"]
+__all__ = [
+    "Held",
+    "Mechanism",
+    "Owner",
+    "any_async",
+    "finish_exit",
+    "held_name",
+    "logger",
+    "shielded",
+]
 
 logger: Final = logging.getLogger("asyncdi")
 
@@ -30,29 +39,16 @@ class Mechanism:
     CLOSE: Final = 4  # aclose() or close(), from @provides(close=True)
 
 
-class Held:
-    """One value an owner must release, and the values it owns in turn."""
+# One value an owner must release: (mechanism, value, handle, children, provider).
+# ``handle`` is the generator to resume, ``children`` the Owner of the INSTANCE values
+# made for it, ``provider`` the Provider whose counters count its release. A plain
+# tuple, because one is made for every value with a teardown (a class costs ~300 ns).
+Held = tuple[int, Any, Any, "Owner | None", Any]
 
-    __slots__ = ("children", "handle", "label", "mechanism", "provider", "value")
 
-    def __init__(
-        self,
-        label: str,
-        value: Any,
-        mechanism: int,
-        handle: Any = None,
-        children: Owner | None = None,
-        provider: Any = None,
-    ) -> None:
-        self.label = label
-        self.value = value
-        self.mechanism = mechanism
-        self.handle = handle
-        self.children = children
-        self.provider = provider  # its counters are updated on release
-
-    def __repr__(self) -> str:
-        return f"<Held {self.label}>"
+def held_name(held: Held) -> str:
+    """The name of the provider that made a held value."""
+    return str(held[4].name) if held[4] is not None else "?"
 
 
 class Owner:
@@ -80,30 +76,30 @@ class Owner:
         errors: list[BaseException] = []
         while held:
             h = held.pop()
-            mechanism = h.mechanism
+            mechanism, value, _, children, provider = h
             try:
                 if mechanism == Mechanism.ASYNC_GENERATOR:
                     await _finish_async_generator(h, exc, errors)
                 elif mechanism == Mechanism.HOOKS:
-                    await _Shielded(hooks.stop(h.value, exc), errors)
-                elif mechanism == Mechanism.CLOSE and callable(getattr(h.value, "aclose", None)):
-                    await _Shielded(h.value.aclose(), errors)
+                    await _Shielded(hooks.stop(value, exc), errors)
+                elif mechanism == Mechanism.CLOSE and callable(getattr(value, "aclose", None)):
+                    await _Shielded(value.aclose(), errors)
                 elif mechanism:
                     _teardown_sync(h, exc)
             except BaseException as error:  # noqa: BLE001 - every step must run; all are reported
                 errors.append(error)
-            if h.children is not None:
-                errors += await h.children.arelease(exc)
-            if h.provider is not None:
-                h.provider.live -= 1
-                h.provider.released += 1
+            if children is not None:
+                errors += await children.arelease(exc)
+            if provider is not None:
+                provider.live -= 1
+                provider.released += 1
         return errors
 
     def release_sync(self, exc: BaseException | None = None) -> list[BaseException]:
         """Release everything from synchronous code; async teardown is refused."""
         self.closed = True
         if any_async(self.held):
-            names = ", ".join(h.label for h in self.held if _needs_await(h))
+            names = ", ".join(repr(held_name(h)) for h in self.held if _needs_await(h))
             self.closed = False
             raise RuntimeError(
                 f"{self.label} holds values whose release must be awaited ({names}); "
@@ -113,26 +109,27 @@ class Owner:
 
 
 def _count_release(held: Held) -> None:
-    provider = held.provider
+    provider = held[4]
     if provider is not None:
         provider.live -= 1
         provider.released += 1
 
 
 def _needs_await(held: Held) -> bool:
-    mechanism = held.mechanism
+    mechanism, value = held[0], held[1]
     if mechanism == Mechanism.ASYNC_GENERATOR:
         return True
     if mechanism == Mechanism.HOOKS:
-        return hooks.stop_needs_await(held.value)
+        return hooks.stop_needs_await(value)
     if mechanism == Mechanism.CLOSE:
-        return callable(getattr(held.value, "aclose", None))
+        return callable(getattr(value, "aclose", None))
     return False
 
 
 def any_async(held: list[Held]) -> bool:
     for h in held:
-        if _needs_await(h) or (h.children is not None and any_async(h.children.held)):
+        children = h[3]
+        if _needs_await(h) or (children is not None and any_async(children.held)):
             return True
     return False
 
@@ -145,26 +142,26 @@ def _release_sync(held: list[Held], exc: BaseException | None, label: str) -> li
             _teardown_sync(h, exc)
         except BaseException as error:  # noqa: BLE001 - every step must run; all are reported
             errors.append(error)
-        if h.children is not None:
-            errors += h.children.release_sync(exc)
+        if h[3] is not None:
+            errors += h[3].release_sync(exc)
         _count_release(h)
     return errors
 
 
 def _teardown_sync(h: Held, exc: BaseException | None) -> None:
-    mechanism = h.mechanism
+    mechanism = h[0]
     if mechanism == Mechanism.GENERATOR:
         _finish_generator(h, exc)
     elif mechanism == Mechanism.HOOKS:
-        hooks.stop_sync(h.value, exc)
+        hooks.stop_sync(h[1], exc)
     elif mechanism == Mechanism.CLOSE:
-        h.value.close()
+        h[1].close()
 
 
 async def _finish_async_generator(
     h: Held, exc: BaseException | None, errors: list[BaseException]
 ) -> None:
-    agen = h.handle
+    agen = h[2]
     step = agen.__anext__() if exc is None else agen.athrow(exc)
     try:
         # Most teardowns finish without suspending: run the first stretch directly and
@@ -188,11 +185,11 @@ async def _finish_async_generator(
                 return
             raise
     await _Shielded(agen.aclose(), errors)
-    raise RuntimeError(f"provider {h.label!r} yielded more than once; it must yield once")
+    raise RuntimeError(f"provider {held_name(h)!r} yielded more than once; it must yield once")
 
 
 def _finish_generator(h: Held, exc: BaseException | None) -> None:
-    gen = h.handle
+    gen = h[2]
     try:
         if exc is None:
             next(gen)
@@ -205,7 +202,7 @@ def _finish_generator(h: Held, exc: BaseException | None) -> None:
             return
         raise
     gen.close()
-    raise RuntimeError(f"provider {h.label} yielded more than once; it must yield once")
+    raise RuntimeError(f"provider {held_name(h)!r} yielded more than once; it must yield once")
 
 
 _UNSTARTED: Final = object()
