@@ -310,9 +310,9 @@ class Engine:
                 cell.creator = None
                 cell.value = value
                 cell.ready = True
-                waiters, cell.waiters = cell.waiters, None
-                if waiters:
-                    _wake(waiters)
+                woken, cell.waiters = cell.waiters, None
+                if woken:
+                    _wake(woken)
                 if scope is _SINGLETON:
                     cell.future = _done(_running_loop(), value)
                 return value
@@ -323,7 +323,7 @@ class Engine:
             waiters = cell.waiters
             if waiters is None or waiters is _IN_FLIGHT:
                 waiters = cell.waiters = []
-            waiter = _running_loop().create_future()
+            waiter: asyncio.Future[Any] = _running_loop().create_future()
             waiters.append(waiter)
             await waiter  # the creator's exception, or a wake-up to look again
 

@@ -76,10 +76,23 @@ class Owner:
         errors: list[BaseException] = []
         while held:
             h = held.pop()
-            mechanism, value, _, children, provider = h
+            mechanism, value, handle, children, provider = h
             try:
                 if mechanism == Mechanism.ASYNC_GENERATOR:
-                    await _finish_async_generator(h, exc, errors)
+                    step = handle.__anext__() if exc is None else handle.athrow(exc)
+                    try:
+                        # Most teardowns finish without suspending: run the first
+                        # stretch here, and bring in the shield only if it waits.
+                        waited = step.send(None)
+                    except StopAsyncIteration:
+                        pass
+                    except StopIteration:
+                        await _second_yield(h, errors)
+                    except BaseException as error:
+                        if error is not exc:  # the body's own exception is no failure
+                            raise
+                    else:
+                        await _finish_async_generator(h, exc, errors, step, waited)
                 elif mechanism == Mechanism.HOOKS:
                     await _Shielded(hooks.stop(value, exc), errors)
                 elif mechanism == Mechanism.CLOSE and callable(getattr(value, "aclose", None)):
@@ -159,32 +172,22 @@ def _teardown_sync(h: Held, exc: BaseException | None) -> None:
 
 
 async def _finish_async_generator(
-    h: Held, exc: BaseException | None, errors: list[BaseException]
+    h: Held, exc: BaseException | None, errors: list[BaseException], step: Any, waited: Any
 ) -> None:
-    agen = h[2]
-    step = agen.__anext__() if exc is None else agen.athrow(exc)
+    """Finish an async generator's teardown that suspended, under the shield."""
     try:
-        # Most teardowns finish without suspending: run the first stretch directly and
-        # only bring in the shield if the generator waits for something.
-        waited = step.send(None)
+        await _Shielded(step, errors, waited)
     except StopAsyncIteration:
         return
-    except StopIteration:
-        pass  # it yielded a second value
     except BaseException as error:
         if error is exc:
             return  # the generator let the body's exception through: not a failure
         raise
-    else:
-        try:
-            await _Shielded(step, errors, waited)
-        except StopAsyncIteration:
-            return
-        except BaseException as error:
-            if error is exc:
-                return
-            raise
-    await _Shielded(agen.aclose(), errors)
+    await _second_yield(h, errors)
+
+
+async def _second_yield(h: Held, errors: list[BaseException]) -> None:
+    await _Shielded(h[2].aclose(), errors)
     raise RuntimeError(f"provider {held_name(h)!r} yielded more than once; it must yield once")
 
 

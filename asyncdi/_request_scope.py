@@ -57,16 +57,37 @@ class RequestScope(Owner):
         engine._open_scopes.discard(self)
         self.cells.clear()
 
+    # The async pair repeats _enter/_leave inline: a scope is entered per request.
+
     async def __aenter__(self) -> RequestScope:
-        return self._enter()
+        if self._token is not None or self.closed:
+            return self._enter()  # raises the explanation
+        engine = self.engine
+        var = engine._scope_var
+        parent = self.parent = var.get()
+        if parent is not None:
+            self.depth = parent.depth + 1
+        self._token = var.set(self)
+        engine._open_scopes.add(self)
+        return self
 
     async def __aexit__(
         self, et: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
+        errors = None
         try:
-            errors = await self.arelease(exc)
+            if self.held:
+                errors = await self.arelease(exc)
+            else:
+                self.closed = True
         finally:
-            self._leave()
+            engine = self.engine
+            try:
+                engine._scope_var.reset(self._token)  # type: ignore[arg-type]
+            except ValueError:  # exited in another context than it was entered in
+                engine._scope_var.set(self.parent)
+            engine._open_scopes.discard(self)
+            self.cells.clear()
         if errors:
             finish_exit("the request scope", exc, errors)
 
