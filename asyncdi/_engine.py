@@ -11,6 +11,7 @@ around the provider's own.
 from __future__ import annotations
 
 import asyncio
+import sys
 import threading
 import time
 import types
@@ -67,6 +68,7 @@ _NO_ARGS: Final[list[Any]] = []  # never mutated: the arguments of a provider wi
 _RETRY: Final = object()
 _now = time.perf_counter_ns
 _weak = weakref.ref
+_getframe = sys._getframe
 _running_loop = asyncio.get_running_loop
 _Future = asyncio.Future
 _RUNTIME_KINDS: Final = {
@@ -292,40 +294,9 @@ class Engine:
             return await self._create(provider, path, owner, holder, instance)
         else:
             cell, cell_owner = self._cell(provider, path, holder)
-        while True:
-            if cell.ready:
-                return cell.value
-            if provider.name in path:
-                raise _cycle(provider.name, path)
-            creator = cell.creator
-            if creator is None:
-                cell.waiters = _IN_FLIGHT
-                creator = cell.creator = self._create(provider, path, cell_owner, None)
-                try:
-                    value = await creator
-                except BaseException as error:
-                    cell.creator = None
-                    cell.fail(error)
-                    raise
-                cell.creator = None
-                cell.value = value
-                cell.ready = True
-                woken, cell.waiters = cell.waiters, None
-                if woken:
-                    _wake(woken)
-                if scope is _SINGLETON:
-                    cell.future = _done(_running_loop(), value)
-                return value
-            if creator.cr_running:
-                # The creation is running right now, in this very task: its provider's
-                # body asked for its own value. Waiting would wait forever.
-                raise CycleError((provider.name, provider.name), path)
-            waiters = cell.waiters
-            if waiters is None or waiters is _IN_FLIGHT:
-                waiters = cell.waiters = []
-            waiter: asyncio.Future[Any] = _running_loop().create_future()
-            waiters.append(waiter)
-            await waiter  # the creator's exception, or a wake-up to look again
+        if cell.ready:
+            return cell.value
+        return await self._create(provider, path, cell_owner, None, cell=cell)
 
     async def _arguments(
         self, provider: Provider, path: tuple[str, ...], holder: str | None
@@ -375,6 +346,7 @@ class Engine:
         holder: str | None,
         instance: Any = None,
         attribute: str | None = None,
+        cell: Cell | None = None,
     ) -> Any:
         """Make one value of ``provider``, and hand its release to ``owner``.
 
@@ -382,10 +354,21 @@ class Engine:
         this is the first read of ``instance.attribute`` (an INSTANCE dependency): a
         slot marks the creation in the instance for concurrent readers, and ``owner``
         is None because the instance's state is made only if the value needs releasing.
+        With ``cell`` (a SINGLETON or REQUEST value), the value is made once for all
+        concurrent callers and kept in the cell.
         """
         name = provider.name
         if name in path:
             raise _cycle(name, path)
+        if cell is not None:
+            while not cell.ready:
+                if cell.creator is None:
+                    cell.waiters = _IN_FLIGHT
+                    cell.creator = _getframe()
+                    break
+                await _wait_for(cell, name, path)
+            else:
+                return cell.value
         slot: _Slot | None = None
         if attribute is not None:
             values = instance.__dict__
@@ -465,6 +448,9 @@ class Engine:
                     raise ServiceDisposedError(state.label, attribute)
                 slot.made(value)
         except BaseException as error:
+            if cell is not None:
+                cell.creator = None
+                cell.fail(error)
             if slot is not None:
                 if values.get(attribute) is slot:
                     del values[attribute]
@@ -478,6 +464,15 @@ class Engine:
         if started:
             provider.timed += 1
             provider.creation_ns += _now() - started
+        if cell is not None:
+            cell.creator = None
+            cell.value = value
+            cell.ready = True
+            woken, cell.waiters = cell.waiters, None
+            if woken:
+                _wake(woken)
+            if scope is _SINGLETON:
+                cell.future = _done(_running_loop(), value)
         return value
 
     def _first_read(self, dependency: Dependency[Any], instance: Any) -> Any:
@@ -654,6 +649,23 @@ class Engine:
         return value
 
 
+async def _wait_for(cell: Cell, name: str, path: tuple[str, ...]) -> None:
+    """Wait until the cell's creation ends: made, failed (raised here) or abandoned."""
+    frame: types.FrameType | None = _getframe()
+    while frame is not None:
+        if frame is cell.creator:
+            # The creation is running right now, in this very task: its provider's
+            # body asked for its own value. Waiting would wait forever.
+            raise CycleError((name, name), path)
+        frame = frame.f_back
+    waiters = cell.waiters
+    if waiters is None or waiters is _IN_FLIGHT:
+        waiters = cell.waiters = []
+    waiter: asyncio.Future[Any] = _running_loop().create_future()
+    waiters.append(waiter)
+    await waiter  # the creator's exception, or a wake-up to look again
+
+
 def _wake(waiters: list[asyncio.Future[Any]]) -> None:
     for waiter in waiters:
         if not waiter.done():
@@ -693,6 +705,11 @@ def _no_yield(provider: Provider) -> RuntimeError:
         f"provider {provider.name!r} ({provider.describe()}) finished without yielding a "
         "value; a generator provider must yield exactly once."
     )
+
+
+async def _ready(value: Any) -> Any:
+    """An awaitable of a value already at hand."""
+    return value
 
 
 def _raise(error: Exception) -> Coroutine[Any, Any, Any]:

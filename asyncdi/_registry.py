@@ -6,8 +6,9 @@ import weakref
 from collections.abc import Callable, Coroutine, Mapping
 from typing import Any, TypeVar, overload
 
-from asyncdi._engine import Engine, _raise, resolving_path
+from asyncdi._engine import Engine, _raise, _ready, resolving_path
 from asyncdi._errors import DuplicateProviderError, MissingProviderError
+from asyncdi._flight import Cell
 from asyncdi._lifespan import Lifespan
 from asyncdi._monitoring import HealthReport, ProviderStats, check_health, collect_stats
 from asyncdi._overrides import Overrides
@@ -124,14 +125,22 @@ class Registry(Engine):
 
     def resolve(self, name: str, /) -> Coroutine[Any, Any, Any]:
         """Make, or find, the value of ``name`` in the current context (await it)."""
-        path = ()
         overrides = self._override_var.get()
         provider = overrides.providers.get(name) if overrides is not None else None
         if provider is None:
             provider = self._providers.get(name)
             if provider is None:
-                return _raise(MissingProviderError(name, path, self._providers))
-        return self._obtain(provider, path, None, None)
+                return _raise(MissingProviderError(name, (), self._providers))
+        if provider.scope is Scope.REQUEST:  # the common case, inline: one open scope
+            request = self._scope_var.get()
+            if request is not None and request.parent is None and not request.closed:
+                cell = request.cells.get(provider)
+                if cell is None:
+                    cell = request.cells[provider] = Cell()
+                elif cell.ready:
+                    return _ready(cell.value)
+                return self._create(provider, (), request, None, cell=cell)
+        return self._obtain(provider, (), None, None)
 
     def get(self, name: str, /) -> Any:
         """Synchronous :meth:`resolve`, for sync providers; thread-safe for singletons.
