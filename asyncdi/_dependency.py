@@ -93,7 +93,10 @@ class Dependency(Generic[T]):
                 return registry._create(
                     self._cached_provider, self.path, None, None, instance, self.attribute
                 )
-            instance.__dict__[self.attribute] = future  # type: ignore[index]
+            try:  # setattr keeps CPython's compact instance values: see _keep
+                setattr(instance, self.attribute, future)  # type: ignore[arg-type]
+            except Exception:  # noqa: BLE001
+                _keep(instance, self.attribute, future)  # type: ignore[arg-type]
             return future  # type: ignore[no-any-return]
         if registry is _NOT_A_SERVICE or self.attribute is None:
             return _raise(NotAServiceError(type(instance).__name__, self.attribute))
@@ -108,6 +111,19 @@ class Dependency(Generic[T]):
     def __repr__(self) -> str:
         where = f" on {self.label}" if self.attribute else ""
         return f"Dependency({self.name!r}){where}"
+
+
+def _keep(instance: Any, attribute: str, future: Any) -> None:
+    """Store the done future in the instance, shadowing this descriptor from now on.
+
+    ``setattr`` keeps CPython's compact per-instance values (reading through
+    ``__dict__`` would build a dict, and later reads of the attribute get slower); a
+    class whose own ``__setattr__`` refuses gets the value in its ``__dict__``.
+    """
+    try:
+        setattr(instance, attribute, future)
+    except Exception:  # noqa: BLE001 - e.g. a frozen service; the dict always works
+        instance.__dict__[attribute] = future
 
 
 async def _raise(error: Exception) -> Any:

@@ -105,11 +105,10 @@ class Provider:
         "live",
         "name",
         "params",
+        "plain_type",
         "ready",
         "released",
         "scope",
-        "seen_lifecycle",
-        "seen_type",
         "timed",
         "value",
     )
@@ -161,8 +160,7 @@ class Provider:
         self.cached_args: list[Any] = []  # the resolved arguments, valid for one version
         self.cached_args_epoch: object = None  # the registry epoch cached_args belong to
         self.ready: Any = None  # for a value: a done future of it, shared by every reader
-        self.seen_type: type | None = None  # the last value's type, and whether it has hooks
-        self.seen_lifecycle = False
+        self.plain_type: type | None = None  # a type of value this made with no teardown
         self.all_positional = all(p.positional and p.default is NO_DEFAULT for p in self.params)
 
     @property
