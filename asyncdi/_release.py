@@ -39,6 +39,12 @@ class Mechanism:
     CLOSE: Final = 4  # aclose() or close(), from @provides(close=True)
 
 
+# The same, as module constants for the hot paths (a class attribute read costs more).
+_ASYNC_GENERATOR: Final = Mechanism.ASYNC_GENERATOR
+_HOOKS: Final = Mechanism.HOOKS
+_CLOSE: Final = Mechanism.CLOSE
+
+
 # One value an owner must release: (mechanism, value, handle, children, provider).
 # ``handle`` is the generator to resume, ``children`` the Owner of the INSTANCE values
 # made for it, ``provider`` the Provider whose counters count its release. A plain
@@ -78,7 +84,7 @@ class Owner:
             h = held.pop()
             mechanism, value, handle, children, provider = h
             try:
-                if mechanism == Mechanism.ASYNC_GENERATOR:
+                if mechanism == _ASYNC_GENERATOR:
                     step = handle.__anext__() if exc is None else handle.athrow(exc)
                     try:
                         # Most teardowns finish without suspending: run the first
@@ -93,9 +99,9 @@ class Owner:
                             raise
                     else:
                         await _finish_async_generator(h, exc, errors, step, waited)
-                elif mechanism == Mechanism.HOOKS:
+                elif mechanism == _HOOKS:
                     await _Shielded(hooks.stop(value, exc), errors)
-                elif mechanism == Mechanism.CLOSE and callable(getattr(value, "aclose", None)):
+                elif mechanism == _CLOSE and callable(getattr(value, "aclose", None)):
                     await _Shielded(value.aclose(), errors)
                 elif mechanism:
                     _teardown_sync(h, exc)
