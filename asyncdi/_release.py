@@ -20,6 +20,8 @@ __all__ = [
     "Mechanism",
     "Owner",
     "any_async",
+    "begin_async_teardown",
+    "finish_async_teardown",
     "finish_exit",
     "held_name",
     "logger",
@@ -82,23 +84,12 @@ class Owner:
         errors: list[BaseException] = []
         while held:
             h = held.pop()
-            mechanism, value, handle, children, provider = h
+            mechanism, value, _, children, provider = h
             try:
                 if mechanism == _ASYNC_GENERATOR:
-                    step = handle.__anext__() if exc is None else handle.athrow(exc)
-                    try:
-                        # Most teardowns finish without suspending: run the first
-                        # stretch here, and bring in the shield only if it waits.
-                        waited = step.send(None)
-                    except StopAsyncIteration:
-                        pass
-                    except StopIteration:
-                        await _second_yield(h, errors)
-                    except BaseException as error:
-                        if error is not exc:  # the body's own exception is no failure
-                            raise
-                    else:
-                        await _finish_async_generator(h, exc, errors, step, waited)
+                    pending = begin_async_teardown(h, exc)
+                    if pending is not None:
+                        await finish_async_teardown(h, exc, errors, pending)
                 elif mechanism == _HOOKS:
                     await _Shielded(hooks.stop(value, exc), errors)
                 elif mechanism == _CLOSE and callable(getattr(value, "aclose", None)):
@@ -177,22 +168,44 @@ def _teardown_sync(h: Held, exc: BaseException | None) -> None:
         h[1].close()
 
 
-async def _finish_async_generator(
-    h: Held, exc: BaseException | None, errors: list[BaseException], step: Any, waited: Any
-) -> None:
-    """Finish an async generator's teardown that suspended, under the shield."""
+_SECOND_YIELD: Final = (None, None)
+
+
+def begin_async_teardown(h: Held, exc: BaseException | None) -> tuple[Any, Any] | None:
+    """Resume an async generator provider for its teardown, in place.
+
+    Most teardowns finish without suspending, so the first stretch runs here, with no
+    coroutine of its own: ``None`` when it finished. Otherwise the step and what it
+    waits for, to hand to :func:`finish_async_teardown`. Raises the teardown's failure
+    (the body's own exception coming back out is no failure).
+    """
+    agen = h[2]
+    step = agen.__anext__() if exc is None else agen.athrow(exc)
     try:
-        await _Shielded(step, errors, waited)
+        return (step, step.send(None))
     except StopAsyncIteration:
-        return
+        return None
+    except StopIteration:
+        return _SECOND_YIELD
     except BaseException as error:
         if error is exc:
-            return  # the generator let the body's exception through: not a failure
+            return None
         raise
-    await _second_yield(h, errors)
 
 
-async def _second_yield(h: Held, errors: list[BaseException]) -> None:
+async def finish_async_teardown(
+    h: Held, exc: BaseException | None, errors: list[BaseException], pending: tuple[Any, Any]
+) -> None:
+    """Finish what :func:`begin_async_teardown` started, under the shield."""
+    if pending is not _SECOND_YIELD:
+        try:
+            await _Shielded(pending[0], errors, pending[1])
+        except StopAsyncIteration:
+            return
+        except BaseException as error:
+            if error is exc:
+                return  # the generator let the body's exception through: not a failure
+            raise
     await _Shielded(h[2].aclose(), errors)
     raise RuntimeError(f"provider {held_name(h)!r} yielded more than once; it must yield once")
 

@@ -3,16 +3,24 @@
 from __future__ import annotations
 
 from types import TracebackType
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Final
 
 from asyncdi._flight import Cell
-from asyncdi._release import Owner, finish_exit
+from asyncdi._release import (
+    Mechanism,
+    Owner,
+    begin_async_teardown,
+    finish_async_teardown,
+    finish_exit,
+)
 
 if TYPE_CHECKING:
     from asyncdi._engine import Engine
     from asyncdi._provider import Provider
 
 __all__ = ["RequestScope"]
+
+_ASYNC_GENERATOR: Final = Mechanism.ASYNC_GENERATOR
 
 
 class RequestScope(Owner):
@@ -74,9 +82,23 @@ class RequestScope(Owner):
     async def __aexit__(
         self, et: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
-        errors = None
+        errors: list[BaseException] | None = None
+        held = self.held
         try:
-            if self.held:
+            if len(held) == 1 and held[0][0] == _ASYNC_GENERATOR and held[0][3] is None:
+                # The usual request: one async generator value. Owner.arelease, inlined.
+                self.closed = True
+                h = held.pop()
+                try:
+                    pending = begin_async_teardown(h, exc)
+                    if pending is not None:
+                        errors = []
+                        await finish_async_teardown(h, exc, errors, pending)
+                except BaseException as error:  # noqa: BLE001 - reported below
+                    errors = [*(errors or ()), error]
+                h[4].live -= 1
+                h[4].released += 1
+            elif held:
                 errors = await self.arelease(exc)
             else:
                 self.closed = True
