@@ -34,7 +34,7 @@ from asyncdi._errors import (
     ServiceDisposedError,
     format_path,
 )
-from asyncdi._flight import Cell
+from asyncdi._flight import MAKING, Cell
 from asyncdi._instance_state import STATE_KEY, InstanceState, state_of
 from asyncdi._overrides import Overrides
 from asyncdi._provider import NO_DEFAULT, Kind, Provider
@@ -271,9 +271,9 @@ class Engine:
         scope: RequestScope | None = self._request_scope(provider, path)
         innermost = scope
         while scope is not None:  # an inner scope sees the values of outer ones
-            cell = scope.cells.get(provider)
-            if cell is not None and (cell.ready or cell.waiters is not None):
-                return cell, scope
+            found = scope.cell(provider)
+            if found is not None and (found.ready or found.creator is not None):
+                return found, scope
             scope = scope.parent
         cell = innermost.cells[provider] = Cell()  # type: ignore[union-attr]
         return cell, innermost  # type: ignore[return-value]
@@ -295,7 +295,7 @@ class Engine:
             if request is None or request.closed or request.parent is not None:
                 cell, cell_owner = self._cell(provider, path, holder)
             else:  # the common case, one open scope: no lookups beyond its own cells
-                found = request.cells.get(provider)
+                found = request.cell(provider)
                 if found is None:
                     found = request.cells[provider] = Cell()
                 cell, cell_owner = found, request
@@ -309,18 +309,20 @@ class Engine:
             return cell.value
         return await self._create(provider, path, cell_owner, None, cell=cell)
 
-    async def _make_in_scope(self, provider: Provider, scope: RequestScope, cell: Cell) -> Any:
+    async def _make_in_scope(self, provider: Provider, scope: RequestScope) -> Any:
         """The common request value, made the short way: an async generator provider
         whose arguments are cached, in one open scope, nobody else making it.
 
-        Does what ``_create`` does for that case, with a fraction of its locals and
-        branches (a request scope cycle is measured against hand-written code).
-        Anything else, including a concurrent creation, goes through ``_create``.
+        Does what ``_create`` does for that case with a fraction of its work (a request
+        scope cycle is measured against hand-written code): no Cell, the creating frame
+        as the in-flight mark in the scope's cells, then the value itself. A concurrent
+        resolver turns the mark into a Cell (``RequestScope.cell``), filled here.
         """
-        if cell.ready or cell.creator is not None:
-            return await self._create(provider, (), scope, None, None, None, cell)
-        cell.waiters = _IN_FLIGHT
-        cell.creator = _getframe()
+        cells = scope.cells
+        if provider in cells:  # another resolver got here first
+            return await self._obtain(provider, (), None, None)
+        cells[provider] = MAKING
+        making = provider  # noqa: F841 - read by _wait_for through f_locals: the creator mark
         count = provider.created
         started = _now() if not count & 7 else 0
         try:
@@ -336,8 +338,12 @@ class Engine:
                 finish_exit(repr(provider.name), None, await orphan.arelease())
                 raise ScopeClosedError(scope.label, provider.name)
         except BaseException as error:
-            cell.creator = None
-            cell.fail(error)
+            entry = cells.get(provider)
+            if entry is MAKING:
+                del cells[provider]
+            elif type(entry) is Cell:
+                entry.creator = None
+                entry.fail(error)
             provider.failures += 1
             _note(error, (provider.name,))
             raise
@@ -347,12 +353,16 @@ class Engine:
         if started:
             provider.timed += 1
             provider.creation_ns += _now() - started
-        cell.creator = None
-        cell.value = value
-        cell.ready = True
-        woken, cell.waiters = cell.waiters, None
-        if woken:
-            _wake(woken)
+        entry = cells.get(provider)
+        if entry is MAKING:
+            cells[provider] = value
+        elif type(entry) is Cell:
+            entry.creator = None
+            entry.value = value
+            entry.ready = True
+            woken, entry.waiters = entry.waiters, None
+            if woken:
+                _wake(woken)
         return value
 
     async def _arguments(
@@ -423,7 +433,7 @@ class Engine:
                     cell.waiters = _IN_FLIGHT
                     cell.creator = _getframe()
                     break
-                await _wait_for(cell, name, path)
+                await _wait_for(cell, provider, path)
             else:
                 return cell.value
         slot: _Slot | None = None
@@ -454,6 +464,8 @@ class Engine:
                 args, children = await self._arguments(provider, (*path, name), holder)
             else:
                 args = _NO_ARGS
+                if not self._active_overrides:
+                    provider.cached_args_epoch = self._epoch  # cached_args is [] already
             kind = provider.kind
             result = provider.factory(*args) if provider.all_positional else _call(provider, args)
             if kind is _SYNC:
@@ -708,14 +720,19 @@ class Engine:
         return value
 
 
-async def _wait_for(cell: Cell, name: str, path: tuple[str, ...]) -> None:
+async def _wait_for(cell: Cell, provider: Provider, path: tuple[str, ...]) -> None:
     """Wait until the cell's creation ends: made, failed (raised here) or abandoned."""
+    creator = cell.creator
     frame: types.FrameType | None = _getframe()
     while frame is not None:
-        if frame is cell.creator:
+        if frame is creator or (
+            creator is MAKING
+            and frame.f_code is _MAKE_IN_SCOPE_CODE
+            and frame.f_locals.get("making") is provider
+        ):
             # The creation is running right now, in this very task: its provider's
             # body asked for its own value. Waiting would wait forever.
-            raise CycleError((name, name), path)
+            raise CycleError((provider.name, provider.name), path)
         frame = frame.f_back
     waiters = cell.waiters
     if waiters is None or waiters is _IN_FLIGHT:
@@ -723,6 +740,9 @@ async def _wait_for(cell: Cell, name: str, path: tuple[str, ...]) -> None:
     waiter: asyncio.Future[Any] = _running_loop().create_future()
     waiters.append(waiter)
     await waiter  # the creator's exception, or a wake-up to look again
+
+
+_MAKE_IN_SCOPE_CODE: Final = Engine._make_in_scope.__code__
 
 
 def _wake(waiters: list[asyncio.Future[Any]]) -> None:

@@ -12,9 +12,13 @@ from __future__ import annotations
 import asyncio
 from typing import Any, Final
 
-__all__ = ["Cell"]
+__all__ = ["MAKING", "Cell"]
 
 _RETRY: Final = object()
+
+# The in-flight mark of a request value made the short way (Engine._make_in_scope),
+# and the creator recorded in the Cell a concurrent resolver turns that mark into.
+MAKING: Final = object()
 
 
 class Cell:

@@ -74,9 +74,8 @@ def _live_values(engine: Engine) -> list[tuple[str, Any]]:
         if cell.ready:
             values.append((provider.name, cell.value))
     for scope in list(engine._open_scopes):
-        for provider, cell in list(scope.cells.items()):
-            if cell.ready:
-                values.append((provider.name, cell.value))
+        for provider, value in scope.made_values():
+            values.append((provider.name, value))
     return values
 
 

@@ -8,11 +8,11 @@ from typing import Any, Final, TypeVar, overload
 
 from asyncdi._engine import Engine, _raise, _ready, resolving_path
 from asyncdi._errors import DuplicateProviderError, MissingProviderError
-from asyncdi._flight import Cell
+from asyncdi._flight import MAKING, Cell
 from asyncdi._lifespan import Lifespan
 from asyncdi._monitoring import HealthReport, ProviderStats, check_health, collect_stats
 from asyncdi._overrides import Overrides
-from asyncdi._provider import Kind, Provider
+from asyncdi._provider import Provider
 from asyncdi._request_scope import RequestScope
 from asyncdi._scope import Scope
 from asyncdi._validation import validate
@@ -22,7 +22,7 @@ __all__ = ["Registry", "registry"]
 F = TypeVar("F", bound=Callable[..., Any])
 # Enum members cost ~90 ns to read on CPython 3.11: hot paths use module constants.
 _REQUEST: Final = Scope.REQUEST
-_ASYNC_GENERATOR: Final = Kind.ASYNC_GENERATOR
+_MISS: Final = object()
 _MISSING: Any = object()
 
 
@@ -128,8 +128,11 @@ class Registry(Engine):
 
     def resolve(self, name: str, /) -> Coroutine[Any, Any, Any]:
         """Make, or find, the value of ``name`` in the current context (await it)."""
-        overrides = self._override_var.get()
-        provider = overrides.providers.get(name) if overrides is not None else None
+        provider = None
+        if self._active_overrides:  # a context variable read costs; most code has none
+            overrides = self._override_var.get()
+            if overrides is not None:
+                provider = overrides.providers.get(name)
         if provider is None:
             provider = self._providers.get(name)
             if provider is None:
@@ -137,18 +140,12 @@ class Registry(Engine):
         if provider.scope is _REQUEST:  # the common case, inline: one open scope
             request = self._scope_var.get()
             if request is not None and request.parent is None and not request.closed:
-                cell = request.cells.get(provider)
-                if cell is None:
-                    cell = request.cells[provider] = Cell()
-                elif cell.ready:
-                    return _ready(cell.value)
-                if (
-                    provider.kind is _ASYNC_GENERATOR
-                    and provider.cached_args_epoch is self._epoch
-                    and provider.all_positional
-                ):
-                    return self._make_in_scope(provider, request, cell)
-                return self._create(provider, (), request, None, None, None, cell)
+                entry = request.cells.get(provider, _MISS)
+                if entry is _MISS:
+                    if provider.fast_request and provider.cached_args_epoch is self._epoch:
+                        return self._make_in_scope(provider, request)
+                elif entry is not MAKING and type(entry) is not Cell:
+                    return _ready(entry)  # made in this scope already
         return self._obtain(provider, (), None, None)
 
     def get(self, name: str, /) -> Any:

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from types import TracebackType
-from typing import TYPE_CHECKING, Final
+from typing import TYPE_CHECKING, Any, Final
 
-from asyncdi._flight import Cell
+from asyncdi._flight import MAKING, Cell
 from asyncdi._release import (
     Mechanism,
     Owner,
@@ -21,6 +21,7 @@ if TYPE_CHECKING:
 __all__ = ["RequestScope"]
 
 _ASYNC_GENERATOR: Final = Mechanism.ASYNC_GENERATOR
+_MISS: Final = object()
 
 
 class RequestScope(Owner):
@@ -30,18 +31,59 @@ class RequestScope(Owner):
     scope entered inside another sees the outer one's values.
     """
 
-    __slots__ = ("_token", "cells", "depth", "engine", "parent")
+    __slots__ = ("_token", "cells", "engine", "parent")
+
+    label = "the request scope"
 
     def __init__(self, engine: Engine) -> None:
         # Owner.__init__ inlined: a scope is made per request, and calls cost.
-        self.label = "the request scope"
         self.held = []
         self.closed = False
         self.engine = engine
         self.parent: RequestScope | None = None
-        self.cells: dict[Provider, Cell] = {}
-        self.depth = 0
+        self.cells: dict[Provider, Any] = {}  # a Cell, a made value, or MAKING
         self._token: object = None
+
+    @property
+    def depth(self) -> int:
+        """How many scopes this one is nested in."""
+        depth, scope = 0, self.parent
+        while scope is not None:
+            depth, scope = depth + 1, scope.parent
+        return depth
+
+    def cell(self, provider: Provider) -> Cell | None:
+        """The cell of ``provider`` in this scope, if any.
+
+        The fast path of ``resolve`` keeps a made value in ``cells`` as it is, and the
+        mark ``MAKING`` while it is made; this turns such an entry into a Cell for the
+        general path (``Engine._make_in_scope`` finds it converted and fills it).
+        """
+        entry = self.cells.get(provider, _MISS)
+        if entry is _MISS:
+            return None
+        if type(entry) is Cell:
+            return entry
+        cell = Cell()
+        if entry is MAKING:
+            cell.creator = MAKING
+            cell.waiters = []
+        else:
+            cell.value = entry
+            cell.ready = True
+        self.cells[provider] = cell
+        return cell
+
+    def made_values(self) -> list[tuple[Provider, Any]]:
+        """Every value made in this scope so far."""
+        made = []
+        for provider, entry in list(self.cells.items()):
+            if type(entry) is Cell:
+                if entry.ready:
+                    made.append((provider, entry.value))
+            elif entry is not MAKING:
+                made.append((provider, entry))
+        return made
 
     def _enter(self) -> RequestScope:
         if self._token is not None or self.closed:
@@ -49,9 +91,7 @@ class RequestScope(Owner):
                 "A request scope can be entered once; call registry.scope() for a new one."
             )
         engine = self.engine
-        parent = self.parent = engine._scope_var.get()
-        if parent is not None:
-            self.depth = parent.depth + 1
+        self.parent = engine._scope_var.get()
         self._token = engine._scope_var.set(self)
         engine._open_scopes.add(self)
         return self
@@ -72,9 +112,7 @@ class RequestScope(Owner):
             return self._enter()  # raises the explanation
         engine = self.engine
         var = engine._scope_var
-        parent = self.parent = var.get()
-        if parent is not None:
-            self.depth = parent.depth + 1
+        self.parent = var.get()
         self._token = var.set(self)
         engine._open_scopes.add(self)
         return self

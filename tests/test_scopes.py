@@ -9,6 +9,7 @@ import pytest
 
 from asyncdi import (
     AsyncService,
+    CycleError,
     Dependency,
     NoActiveScopeError,
     Registry,
@@ -165,3 +166,75 @@ async def test_scope_is_entered_once(reg: Registry) -> None:
     with pytest.raises(RuntimeError, match="entered once"):
         async with scope:
             pass  # pragma: no cover
+
+
+async def test_concurrent_first_resolves_of_a_generator_value_share_it(reg: Registry) -> None:
+    """Concurrent first resolves of an async-generator request value make it once."""
+    journal = Journal()
+    made = 0
+
+    async def session() -> AsyncIterator[int]:
+        nonlocal made
+        made += 1
+        await asyncio.sleep(0.01)
+        yield made
+        journal(f"close {made}")
+
+    reg.register("session", session, scope=Scope.REQUEST)
+    for _ in range(3):  # the first scopes warm the short path's caches
+        async with reg.scope():
+            values = await asyncio.gather(*(reg.resolve("session") for _ in range(50)))
+        assert len(set(values)) == 1
+    assert made == 3
+    assert journal.events == ["close 1", "close 2", "close 3"]
+
+
+async def test_failure_of_a_generator_value_reaches_concurrent_resolvers(reg: Registry) -> None:
+    """All concurrent resolvers get the failure; a later resolve in the scope retries."""
+    attempts = 0
+
+    async def flaky() -> AsyncIterator[str]:
+        nonlocal attempts
+        attempts += 1
+        await asyncio.sleep(0.01)
+        if attempts % 2:
+            raise ConnectionError("no session")
+        yield "session"
+
+    reg.register("flaky", flaky, scope=Scope.REQUEST)
+    for _ in range(2):
+        async with reg.scope():
+            results = await asyncio.gather(
+                *(reg.resolve("flaky") for _ in range(10)), return_exceptions=True
+            )
+            assert all(isinstance(r, ConnectionError) for r in results)
+            assert await reg.resolve("flaky") == "session"
+
+
+async def test_generator_value_asking_for_itself_is_a_cycle(reg: Registry) -> None:
+    """A request generator whose body resolves its own name gets CycleError, not a hang."""
+
+    async def selfish() -> AsyncIterator[object]:
+        yield await reg.resolve("selfish")
+
+    reg.register("selfish", selfish, scope=Scope.REQUEST)
+    for _ in range(3):
+        async with asyncio.timeout(2), reg.scope():
+            with pytest.raises(CycleError):
+                await reg.resolve("selfish")
+
+
+async def test_made_request_values_are_reported_once_made(reg: Registry) -> None:
+    """A scope lists the values made in it, whichever way they were made."""
+
+    async def session() -> AsyncIterator[str]:
+        yield "session"
+
+    reg.register("session", session, scope=Scope.REQUEST)
+    reg.register("user", lambda: "user", scope=Scope.REQUEST)
+    for _ in range(2):
+        async with reg.scope() as scope:
+            await reg.resolve("session")
+            await reg.resolve("user")
+            made = {provider.name: value for provider, value in scope.made_values()}
+            assert made == {"session": "session", "user": "user"}
