@@ -187,7 +187,6 @@ class Engine:
         self._active_overrides = 0
         self._lock = threading.RLock()
         self._closures: dict[str, frozenset[str]] = {}
-        self._open_scopes: set[RequestScope] = set()
 
     def _invalidate(self) -> None:
         """Make every cache kept outside the registry stale."""

@@ -69,11 +69,22 @@ class ProviderStats:
 
 
 def _live_values(engine: Engine) -> list[tuple[str, Any]]:
+    """Every made singleton, and the values of the request scopes the caller is in.
+
+    Other tasks' request values are left alone: they belong to requests that may be
+    tearing them down at this very moment (and tracking every open scope would cost
+    each request). Outer scopes come first, then inner ones.
+    """
     values: list[tuple[str, Any]] = []
     for provider, cell in list(engine._singletons.items()):
         if cell.ready:
             values.append((provider.name, cell.value))
-    for scope in list(engine._open_scopes):
+    scopes = []
+    scope = engine._scope_var.get()
+    while scope is not None:
+        scopes.append(scope)
+        scope = scope.parent
+    for scope in reversed(scopes):
         for provider, value in scope.made_values():
             values.append((provider.name, value))
     return values

@@ -209,7 +209,11 @@ class Registry(Engine):
         validate(self, list(self._services))
 
     async def health(self, *, timeout: float = 5.0) -> HealthReport:  # noqa: ASYNC109
-        """Run ``health_check()`` of every live value that has one, concurrently."""
+        """Run ``health_check()`` of every live value that has one, concurrently.
+
+        Live values are the made singletons and the values of the request scopes the
+        caller is in; each check runs under ``timeout`` seconds.
+        """
         return await check_health(self, timeout)
 
     def stats(self) -> dict[str, ProviderStats]:

@@ -93,7 +93,6 @@ class RequestScope(Owner):
         engine = self.engine
         self.parent = engine._scope_var.get()
         self._token = engine._scope_var.set(self)
-        engine._open_scopes.add(self)
         return self
 
     def _leave(self) -> None:
@@ -102,7 +101,6 @@ class RequestScope(Owner):
             engine._scope_var.reset(self._token)  # type: ignore[arg-type]
         except ValueError:  # exited in another context than it was entered in
             engine._scope_var.set(self.parent)
-        engine._open_scopes.discard(self)
         self.cells.clear()
 
     # The async pair repeats _enter/_leave inline: a scope is entered per request.
@@ -114,7 +112,6 @@ class RequestScope(Owner):
         var = engine._scope_var
         self.parent = var.get()
         self._token = var.set(self)
-        engine._open_scopes.add(self)
         return self
 
     async def __aexit__(
@@ -146,7 +143,6 @@ class RequestScope(Owner):
                 engine._scope_var.reset(self._token)  # type: ignore[arg-type]
             except ValueError:  # exited in another context than it was entered in
                 engine._scope_var.set(self.parent)
-            engine._open_scopes.discard(self)
             self.cells.clear()
         if errors:
             finish_exit("the request scope", exc, errors)
