@@ -16,6 +16,7 @@ from asyncdi import _hooks as hooks
 from asyncdi._errors import ReleaseError
 
 __all__ = [
+    "SECOND_YIELD",
     "Held",
     "Mechanism",
     "Owner",
@@ -168,7 +169,7 @@ def _teardown_sync(h: Held, exc: BaseException | None) -> None:
         h[1].close()
 
 
-_SECOND_YIELD: Final = (None, None)
+SECOND_YIELD: Final = (None, None)
 
 
 def begin_async_teardown(h: Held, exc: BaseException | None) -> tuple[Any, Any] | None:
@@ -186,7 +187,7 @@ def begin_async_teardown(h: Held, exc: BaseException | None) -> tuple[Any, Any] 
     except StopAsyncIteration:
         return None
     except StopIteration:
-        return _SECOND_YIELD
+        return SECOND_YIELD
     except BaseException as error:
         if error is exc:
             return None
@@ -197,7 +198,7 @@ async def finish_async_teardown(
     h: Held, exc: BaseException | None, errors: list[BaseException], pending: tuple[Any, Any]
 ) -> None:
     """Finish what :func:`begin_async_teardown` started, under the shield."""
-    if pending is not _SECOND_YIELD:
+    if pending is not SECOND_YIELD:
         try:
             await _Shielded(pending[0], errors, pending[1])
         except StopAsyncIteration:

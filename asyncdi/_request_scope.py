@@ -7,9 +7,9 @@ from typing import TYPE_CHECKING, Any, Final
 
 from asyncdi._flight import MAKING, Cell
 from asyncdi._release import (
+    SECOND_YIELD,
     Mechanism,
     Owner,
-    begin_async_teardown,
     finish_async_teardown,
     finish_exit,
 )
@@ -122,15 +122,28 @@ class RequestScope(Owner):
         try:
             if len(held) == 1 and held[0][0] == _ASYNC_GENERATOR and held[0][3] is None:
                 # The usual request: one async generator value. Owner.arelease, inlined.
+                # (begin_async_teardown inlined too: it runs once per request.)
                 self.closed = True
                 h = held.pop()
+                agen = h[2]
+                step = agen.__anext__() if exc is None else agen.athrow(exc)
+                pending: tuple[Any, Any] | None
                 try:
-                    pending = begin_async_teardown(h, exc)
-                    if pending is not None:
-                        errors = []
-                        await finish_async_teardown(h, exc, errors, pending)
+                    pending = (step, step.send(None))
+                except StopAsyncIteration:
+                    pending = None
+                except StopIteration:
+                    pending = SECOND_YIELD
                 except BaseException as error:  # noqa: BLE001 - reported below
-                    errors = [*(errors or ()), error]
+                    pending = None
+                    if error is not exc:  # the body's own exception is no failure
+                        errors = [error]
+                if pending is not None:
+                    errors = []
+                    try:
+                        await finish_async_teardown(h, exc, errors, pending)
+                    except BaseException as error:  # noqa: BLE001 - reported below
+                        errors.append(error)
                 h[4].live -= 1
                 h[4].released += 1
             elif held:
