@@ -308,61 +308,77 @@ class Engine:
             return cell.value
         return await self._create(provider, path, cell_owner, None, cell=cell)
 
-    async def _make_in_scope(self, provider: Provider, scope: RequestScope) -> Any:
-        """The common request value, made the short way: an async generator provider
-        whose arguments are cached, in one open scope, nobody else making it.
+    async def resolve(self, name: str, /) -> Any:
+        """Make, or find, the value of ``name`` in the current context.
 
-        Does what ``_create`` does for that case with a fraction of its work (a request
-        scope cycle is measured against hand-written code): no Cell, the creating frame
-        as the in-flight mark in the scope's cells, then the value itself. A concurrent
-        resolver turns the mark into a Cell (``RequestScope.cell``), filled here.
+        The common request value is made here the short way (a request scope cycle
+        is measured against hand-written code): an async generator provider with
+        cached arguments, in one open scope. Its scope's cells hold ``MAKING`` while
+        it runs and then the value itself, no Cell; a concurrent resolver turns the
+        mark into a Cell to wait on (``RequestScope.cell``), filled here.
         """
-        cells = scope.cells
-        if provider in cells:  # another resolver got here first
-            return await self._obtain(provider, (), None, None)
-        cells[provider] = MAKING
-        making = provider  # noqa: F841 - read by _wait_for through f_locals: the creator mark
-        count = provider.created
-        started = _now() if not count & 7 else 0
-        try:
-            agen = provider.factory(*provider.cached_args)
-            try:
-                value = await agen.__anext__()
-            except StopAsyncIteration:
-                raise _no_yield(provider) from None
-            held = (_AGEN_RELEASE, value, agen, None, provider)
-            if scope.closed:  # the scope ended while this was made: release it now
-                orphan = Owner(scope.label)
-                orphan.held.append(held)
-                finish_exit(repr(provider.name), None, await orphan.arelease())
-                raise ScopeClosedError(scope.label, provider.name)
-        except BaseException as error:
-            entry = cells.get(provider)
-            if entry is MAKING:
-                del cells[provider]
-            elif type(entry) is Cell:
-                entry.creator = None
-                entry.fail(error)
-            provider.failures += 1
-            _note(error, (provider.name,))
-            raise
-        scope.held.append(held)
-        provider.live += 1
-        provider.created = count + 1
-        if started:
-            provider.timed += 1
-            provider.creation_ns += _now() - started
-        entry = cells.get(provider)
-        if entry is MAKING:
-            cells[provider] = value
-        elif type(entry) is Cell:
-            entry.creator = None
-            entry.value = value
-            entry.ready = True
-            woken, entry.waiters = entry.waiters, None
-            if woken:
-                _wake(woken)
-        return value
+        provider = None
+        if self._active_overrides:  # a context variable read costs; most code has none
+            overrides = self._override_var.get()
+            if overrides is not None:
+                provider = overrides.providers.get(name)
+        if provider is None:
+            provider = self._providers.get(name)
+            if provider is None:
+                raise MissingProviderError(name, (), self._providers)
+        if provider.scope is _REQUEST:
+            scope = self._scope_var.get()
+            if scope is not None and scope.parent is None and not scope.closed:
+                cells = scope.cells
+                entry = cells.get(provider, _MISS)
+                if entry is not _MISS:
+                    if entry is not MAKING and type(entry) is not Cell:
+                        return entry  # made in this scope already
+                elif provider.fast_request and provider.cached_args_epoch is self._epoch:
+                    cells[provider] = MAKING
+                    making = provider  # noqa: F841 - _wait_for reads it: the creator mark
+                    count = provider.created
+                    started = _now() if not count & 7 else 0
+                    try:
+                        agen = provider.factory(*provider.cached_args)
+                        try:
+                            value = await agen.__anext__()
+                        except StopAsyncIteration:
+                            raise _no_yield(provider) from None
+                        held = (_AGEN_RELEASE, value, agen, None, provider)
+                        if scope.closed:  # the scope ended meanwhile: release it now
+                            orphan = Owner(scope.label)  # type: ignore[unreachable]
+                            orphan.held.append(held)
+                            finish_exit(repr(provider.name), None, await orphan.arelease())
+                            raise ScopeClosedError(scope.label, provider.name)
+                    except BaseException as error:
+                        entry = cells.get(provider)
+                        if entry is MAKING:
+                            del cells[provider]
+                        elif type(entry) is Cell:
+                            entry.creator = None
+                            entry.fail(error)
+                        provider.failures += 1
+                        _note(error, (provider.name,))
+                        raise
+                    scope.held.append(held)
+                    provider.live += 1
+                    provider.created = count + 1
+                    if started:
+                        provider.timed += 1
+                        provider.creation_ns += _now() - started
+                    entry = cells.get(provider)
+                    if entry is MAKING:
+                        cells[provider] = value
+                    elif type(entry) is Cell:
+                        entry.creator = None
+                        entry.value = value
+                        entry.ready = True
+                        woken, entry.waiters = entry.waiters, None
+                        if woken:
+                            _wake(woken)
+                    return value
+        return await self._obtain(provider, (), None, None)
 
     async def _arguments(
         self, provider: Provider, path: tuple[str, ...], holder: str | None
@@ -741,7 +757,7 @@ async def _wait_for(cell: Cell, provider: Provider, path: tuple[str, ...]) -> No
     await waiter  # the creator's exception, or a wake-up to look again
 
 
-_MAKE_IN_SCOPE_CODE: Final = Engine._make_in_scope.__code__
+_MAKE_IN_SCOPE_CODE: Final = Engine.resolve.__code__
 
 
 def _wake(waiters: list[asyncio.Future[Any]]) -> None:

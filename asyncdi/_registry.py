@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import weakref
-from collections.abc import Callable, Coroutine, Mapping
-from typing import Any, Final, TypeVar, overload
+from collections.abc import Callable, Mapping
+from typing import Any, TypeVar, overload
 
-from asyncdi._engine import Engine, _raise, _ready, resolving_path
+from asyncdi._engine import Engine, resolving_path
 from asyncdi._errors import DuplicateProviderError, MissingProviderError
-from asyncdi._flight import MAKING, Cell
 from asyncdi._lifespan import Lifespan
 from asyncdi._monitoring import HealthReport, ProviderStats, check_health, collect_stats
 from asyncdi._overrides import Overrides
@@ -21,8 +20,6 @@ __all__ = ["Registry", "registry"]
 
 F = TypeVar("F", bound=Callable[..., Any])
 # Enum members cost ~90 ns to read on CPython 3.11: hot paths use module constants.
-_REQUEST: Final = Scope.REQUEST
-_MISS: Final = object()
 _MISSING: Any = object()
 
 
@@ -125,28 +122,6 @@ class Registry(Engine):
         self._invalidate()
 
     # -- resolution -------------------------------------------------------------------
-
-    def resolve(self, name: str, /) -> Coroutine[Any, Any, Any]:
-        """Make, or find, the value of ``name`` in the current context (await it)."""
-        provider = None
-        if self._active_overrides:  # a context variable read costs; most code has none
-            overrides = self._override_var.get()
-            if overrides is not None:
-                provider = overrides.providers.get(name)
-        if provider is None:
-            provider = self._providers.get(name)
-            if provider is None:
-                return _raise(MissingProviderError(name, (), self._providers))
-        if provider.scope is _REQUEST:  # the common case, inline: one open scope
-            request = self._scope_var.get()
-            if request is not None and request.parent is None and not request.closed:
-                entry = request.cells.get(provider, _MISS)
-                if entry is _MISS:
-                    if provider.fast_request and provider.cached_args_epoch is self._epoch:
-                        return self._make_in_scope(provider, request)
-                elif entry is not MAKING and type(entry) is not Cell:
-                    return _ready(entry)  # made in this scope already
-        return self._obtain(provider, (), None, None)
 
     def get(self, name: str, /) -> Any:
         """Synchronous :meth:`resolve`, for sync providers; thread-safe for singletons.
