@@ -362,7 +362,7 @@ class Engine:
                         _note(error, (provider.name,))
                         raise
                     scope.held.append(held)
-                    provider.live += 1
+                    provider.held_made += 1
                     provider.created = count + 1
                     if started:
                         provider.timed += 1
@@ -524,7 +524,7 @@ class Engine:
                             owner.held.remove(held)
                         raise
                 adopted = True
-                provider.live += 1
+                provider.held_made += 1
             if slot is not None:
                 state: InstanceState | None = values.get(STATE_KEY)
                 if state is not None and state.phase == _DISPOSED:
@@ -722,7 +722,7 @@ class Engine:
                         owner.held.remove(held)
                         held = None
                         raise
-                provider.live += 1
+                provider.held_made += 1
         except BaseException as error:
             provider.failures += 1
             if children is not None and held is None:

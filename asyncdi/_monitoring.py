@@ -133,7 +133,7 @@ def collect_stats(engine: Engine) -> dict[str, ProviderStats]:
             provider.scope.name,
             provider.created,
             provider.released,
-            provider.live,
+            provider.held_made - provider.released,
             provider.failures,
             mean,
         )

@@ -102,8 +102,8 @@ class Provider:
         "factory",
         "failures",
         "fast_request",
+        "held_made",
         "kind",
-        "live",
         "name",
         "params",
         "plain_type",
@@ -154,7 +154,7 @@ class Provider:
             )
         self.created = 0
         self.released = 0
-        self.live = 0
+        self.held_made = 0  # values made that an owner holds for release (live: - released)
         self.failures = 0
         self.creation_ns = 0  # summed over the `timed` creations that were sampled
         self.timed = 0

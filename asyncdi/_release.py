@@ -102,7 +102,6 @@ class Owner:
             if children is not None:
                 errors += await children.arelease(exc)
             if provider is not None:
-                provider.live -= 1
                 provider.released += 1
         return errors
 
@@ -122,7 +121,6 @@ class Owner:
 def _count_release(held: Held) -> None:
     provider = held[4]
     if provider is not None:
-        provider.live -= 1
         provider.released += 1
 
 

@@ -144,7 +144,6 @@ class RequestScope(Owner):
                         await finish_async_teardown(h, exc, errors, pending)
                     except BaseException as error:  # noqa: BLE001 - reported below
                         errors.append(error)
-                h[4].live -= 1
                 h[4].released += 1
             elif held:
                 errors = await self.arelease(exc)
