@@ -334,7 +334,7 @@ class Engine:
                 if entry is not _MISS:
                     if entry is not MAKING and type(entry) is not Cell:
                         return entry  # made in this scope already
-                elif provider.fast_request and provider.cached_args_epoch is self._epoch:
+                elif provider.fast_epoch is self._epoch:  # see Provider.fast_epoch
                     cells[provider] = MAKING
                     making = provider  # noqa: F841 - _wait_for reads it: the creator mark
                     count = provider.created
@@ -367,10 +367,9 @@ class Engine:
                     if started:
                         provider.timed += 1
                         provider.creation_ns += _now() - started
-                    entry = cells.get(provider)
-                    if entry is MAKING:
+                    if not scope.contended:  # nobody turned the mark into a Cell
                         cells[provider] = value
-                    elif type(entry) is Cell:
+                    elif type(entry := cells.get(provider)) is Cell:
                         entry.creator = None
                         entry.value = value
                         entry.ready = True
@@ -418,6 +417,8 @@ class Engine:
         if cacheable and not self._active_overrides:
             provider.cached_args = args
             provider.cached_args_epoch = self._epoch
+            if provider.fast_request:
+                provider.fast_epoch = self._epoch
         return args, children
 
     async def _create(
@@ -481,6 +482,8 @@ class Engine:
                 args = _NO_ARGS
                 if not self._active_overrides:
                     provider.cached_args_epoch = self._epoch  # cached_args is [] already
+                    if provider.fast_request:
+                        provider.fast_epoch = self._epoch
             kind = provider.kind
             result = provider.factory(*args) if provider.all_positional else _call(provider, args)
             if kind is _SYNC:

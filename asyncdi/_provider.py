@@ -101,6 +101,7 @@ class Provider:
         "creation_ns",
         "factory",
         "failures",
+        "fast_epoch",
         "fast_request",
         "held_made",
         "kind",
@@ -167,6 +168,9 @@ class Provider:
         self.fast_request = (
             scope is Scope.REQUEST and self.kind is Kind.ASYNC_GENERATOR and self.all_positional
         )
+        # The registry epoch in which fast_request holds and cached_args are valid: one
+        # identity check tells resolve() it may take the short way.
+        self.fast_epoch: object = None
 
     @property
     def dependencies(self) -> tuple[str, ...]:

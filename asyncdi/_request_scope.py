@@ -31,7 +31,7 @@ class RequestScope(Owner):
     scope entered inside another sees the outer one's values.
     """
 
-    __slots__ = ("_token", "cells", "engine", "parent")
+    __slots__ = ("_token", "cells", "contended", "engine", "parent")
 
     label = "the request scope"
 
@@ -42,6 +42,7 @@ class RequestScope(Owner):
         self.engine = engine
         self.parent: RequestScope | None = None
         self.cells: dict[Provider, Any] = {}  # a Cell, a made value, or MAKING
+        self.contended = False  # whether a MAKING mark was ever turned into a Cell
         self._token: object = None
 
     @property
@@ -68,6 +69,7 @@ class RequestScope(Owner):
         if entry is MAKING:
             cell.creator = MAKING
             cell.waiters = []
+            self.contended = True
         else:
             cell.value = entry
             cell.ready = True
@@ -155,7 +157,8 @@ class RequestScope(Owner):
                 engine._scope_var.reset(self._token)  # type: ignore[arg-type]
             except ValueError:  # exited in another context than it was entered in
                 engine._scope_var.set(self.parent)
-            self.cells.clear()
+        # The cells stay: the scope is closed (resolving raises before reading them),
+        # and the scope object itself is normally dropped right after this.
         if errors:
             finish_exit("the request scope", exc, errors)
 
