@@ -348,7 +348,9 @@ class Engine:
                         held = (_AGEN_RELEASE, value, agen, None, provider)
                         if scope.closed:  # the scope ended meanwhile: release it now
                             orphan = Owner(scope.label)  # type: ignore[unreachable]
-                            orphan.held.append(held)
+                            orphan.held.append(
+                                (*held[:4], None)
+                            )  # released uncounted: it was never counted
                             finish_exit(repr(provider.name), None, await orphan.arelease())
                             raise ScopeClosedError(scope.label, provider.name)
                     except BaseException as error:
@@ -362,8 +364,7 @@ class Engine:
                         _note(error, (provider.name,))
                         raise
                     scope.held.append(held)
-                    provider.held_made += 1
-                    provider.created = count + 1
+                    provider.created = count + 1  # (generator values: held_made is created)
                     if started:
                         provider.timed += 1
                         provider.creation_ns += _now() - started
@@ -514,7 +515,9 @@ class Engine:
                 if owner.closed:
                     adopted = True  # released right here, with what was made for it
                     orphan = Owner(owner.label)
-                    orphan.held.append(held)
+                    orphan.held.append(
+                        (*held[:4], None)
+                    )  # released uncounted: it was never counted
                     finish_exit(repr(name), None, await orphan.arelease())
                     raise ScopeClosedError(owner.label, name)
                 owner.held.append(held)
@@ -527,7 +530,8 @@ class Engine:
                             owner.held.remove(held)
                         raise
                 adopted = True
-                provider.held_made += 1
+                if kind is not _ASYNC_GENERATOR and kind is not _GENERATOR:
+                    provider.held_made += 1
             if slot is not None:
                 state: InstanceState | None = values.get(STATE_KEY)
                 if state is not None and state.phase == _DISPOSED:

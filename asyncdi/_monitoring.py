@@ -9,8 +9,11 @@ import time
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any, Literal
 
+from asyncdi._provider import Kind
+
 if TYPE_CHECKING:
     from asyncdi._engine import Engine
+    from asyncdi._provider import Provider
 
 __all__ = ["HealthReport", "HealthResult", "ProviderStats", "check_health", "collect_stats"]
 
@@ -123,6 +126,14 @@ async def check_health(engine: Engine, timeout: float) -> HealthReport:  # noqa:
     return HealthReport(tuple(results))
 
 
+def _live(provider: Provider) -> int:
+    """Values made and not yet released. A generator provider's values are all held,
+    so its count of made values is its count of held ones (the hot path skips one)."""
+    if provider.kind in (Kind.GENERATOR, Kind.ASYNC_GENERATOR):
+        return provider.created - provider.released
+    return provider.held_made - provider.released
+
+
 def collect_stats(engine: Engine) -> dict[str, ProviderStats]:
     """A snapshot of every provider's counters."""
     stats: dict[str, ProviderStats] = {}
@@ -133,7 +144,7 @@ def collect_stats(engine: Engine) -> dict[str, ProviderStats]:
             provider.scope.name,
             provider.created,
             provider.released,
-            provider.held_made - provider.released,
+            _live(provider),
             provider.failures,
             mean,
         )
