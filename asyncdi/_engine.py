@@ -214,6 +214,15 @@ class Engine:
             raise MissingProviderError(name, path, self._providers)
         return provider
 
+    def _overridden(self, name: str) -> Provider | None:
+        """The provider of ``name`` with the current context's overrides applied."""
+        overrides = self._override_var.get()
+        if overrides is not None:
+            provider = overrides.providers.get(name)
+            if provider is not None:
+                return provider
+        return self._providers.get(name)
+
     def _closure(self, name: str) -> frozenset[str]:
         """Every registered name ``name`` depends on, directly or not."""
         closure = self._closures.get(name)
@@ -317,15 +326,10 @@ class Engine:
         it runs and then the value itself, no Cell; a concurrent resolver turns the
         mark into a Cell to wait on (``RequestScope.cell``), filled here.
         """
-        provider = None
-        if self._active_overrides:  # a context variable read costs; most code has none
-            overrides = self._override_var.get()
-            if overrides is not None:
-                provider = overrides.providers.get(name)
+        # A context variable read costs; most code runs with no override anywhere.
+        provider = self._overridden(name) if self._active_overrides else self._providers.get(name)
         if provider is None:
-            provider = self._providers.get(name)
-            if provider is None:
-                raise MissingProviderError(name, (), self._providers)
+            raise MissingProviderError(name, (), self._providers)
         if provider.scope is _REQUEST:
             scope = self._scope_var.get()
             if scope is not None and scope.parent is None and not scope.closed:
@@ -338,7 +342,7 @@ class Engine:
                     cells[provider] = MAKING
                     making = provider  # noqa: F841 - _wait_for reads it: the creator mark
                     count = provider.created
-                    started = _now() if not count & 7 else 0
+                    started = _now() if not count & 15 else 0
                     try:
                         agen = provider.factory(*provider.cached_args)
                         try:
@@ -470,7 +474,7 @@ class Engine:
         elif scope is _REQUEST:
             holder = None
         count = provider.created
-        started = _now() if count < 32 or not count & 7 else 0  # time a sample, not all
+        started = _now() if count < 32 or not count & 15 else 0  # time a sample, not all
         children: Owner | None = None
         held: Held | None = None
         adopted = False

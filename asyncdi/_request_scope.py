@@ -122,13 +122,12 @@ class RequestScope(Owner):
         errors: list[BaseException] | None = None
         held = self.held
         try:
-            if len(held) == 1 and held[0][0] == _ASYNC_GENERATOR and held[0][3] is None:
+            if len(held) == 1 and (h := held[0])[0] == _ASYNC_GENERATOR and h[3] is None:
                 # The usual request: one async generator value. Owner.arelease, inlined.
                 # (begin_async_teardown inlined too: it runs once per request.)
                 self.closed = True
-                h = held.pop()
-                agen = h[2]
-                step = agen.__anext__() if exc is None else agen.athrow(exc)
+                held.clear()
+                step = h[2].__anext__() if exc is None else h[2].athrow(exc)
                 pending: tuple[Any, Any] | None
                 try:
                     pending = (step, step.send(None))
@@ -152,11 +151,10 @@ class RequestScope(Owner):
             else:
                 self.closed = True
         finally:
-            engine = self.engine
             try:
-                engine._scope_var.reset(self._token)  # type: ignore[arg-type]
+                self.engine._scope_var.reset(self._token)  # type: ignore[arg-type]
             except ValueError:  # exited in another context than it was entered in
-                engine._scope_var.set(self.parent)
+                self.engine._scope_var.set(self.parent)
         # The cells stay: the scope is closed (resolving raises before reading them),
         # and the scope object itself is normally dropped right after this.
         if errors:
