@@ -7,6 +7,7 @@ need is made (``@provides("db", scope=Scope.SINGLETON)``), and ``await self.db``
 __all__ = [
     "AsyncDIError",
     "AsyncProviderError",
+    "AsyncReleaseError",
     "AsyncService",
     "AsyncServiceMeta",
     "CaptiveDependencyError",
@@ -37,6 +38,7 @@ from asyncdi._dependency import Dependency
 from asyncdi._errors import (
     AsyncDIError,
     AsyncProviderError,
+    AsyncReleaseError,
     CaptiveDependencyError,
     CycleError,
     DuplicateProviderError,

@@ -109,8 +109,11 @@ class Dependency(Generic[T]):
         return f"{owner}.{self.attribute}"
 
     def __repr__(self) -> str:
+        registry = getattr(self.owner, "__asyncdi_registry__", None)
+        provider = registry._providers.get(self.name) if registry is not None else None
+        scope = f", scope={provider.scope.name}" if provider is not None else ""
         where = f" on {self.label}" if self.attribute else ""
-        return f"Dependency({self.name!r}){where}"
+        return f"Dependency({self.name!r}{scope}){where}"
 
 
 def _keep(instance: Any, attribute: str, future: Any) -> None:

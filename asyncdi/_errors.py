@@ -12,6 +12,7 @@ from collections.abc import Iterable, Sequence
 __all__ = [
     "AsyncDIError",
     "AsyncProviderError",
+    "AsyncReleaseError",
     "CaptiveDependencyError",
     "CycleError",
     "DuplicateProviderError",
@@ -58,11 +59,12 @@ class MissingProviderError(LookupError, AsyncDIError):
     def __str__(self) -> str:
         where = f"{format_path((*self.path, self.name))} ???"
         known = ", ".join(repr(n) for n in self.registered) or "none"
-        hint = f" Did you mean {self.closest!r}?" if self.closest else ""
-        return (
-            f"No provider named {self.name!r}: {where}. Registered: {known}.{hint} "
-            f"Register one with @provides({self.name!r}) or registry.register({self.name!r}, ...)."
-        )
+        register = f"@provides({self.name!r}) or registry.register({self.name!r}, ...)"
+        if self.closest:
+            advice = f"Did you mean {self.closest!r}? If not, register one with {register}."
+        else:
+            advice = f"Register one with {register}."
+        return f"No provider named {self.name!r}: {where}. Registered: {known}. {advice}"
 
 
 class CycleError(RecursionError, AsyncDIError):
@@ -209,6 +211,23 @@ class RegistryClosedError(RuntimeError, AsyncDIError):
             f"Cannot resolve {self.name!r}: the lifespan of {self.registry} has closed "
             "and released its singletons. Resolve inside `async with registry.lifespan():`, "
             "or open a new lifespan."
+        )
+
+
+class AsyncReleaseError(RuntimeError, AsyncDIError):
+    """Synchronous code was asked to release values whose release must be awaited."""
+
+    def __init__(self, owner: str, names: Sequence[str]) -> None:
+        self.owner = owner
+        self.names = tuple(names)
+        super().__init__(owner)
+
+    def __str__(self) -> str:
+        names = ", ".join(repr(name) for name in self.names)
+        return (
+            f"{self.owner} holds values whose release must be awaited ({names}), so it "
+            "cannot be closed from synchronous code; nothing was released. Use "
+            "`async with` instead of `with`."
         )
 
 

@@ -13,7 +13,7 @@ from collections.abc import Awaitable, Callable, Coroutine, Generator
 from typing import Any, Final
 
 from asyncdi import _hooks as hooks
-from asyncdi._errors import ReleaseError
+from asyncdi._errors import AsyncReleaseError, ReleaseError
 
 __all__ = [
     "SECOND_YIELD",
@@ -109,12 +109,9 @@ class Owner:
         """Release everything from synchronous code; async teardown is refused."""
         self.closed = True
         if any_async(self.held):
-            names = ", ".join(repr(held_name(h)) for h in self.held if _needs_await(h))
             self.closed = False
-            raise RuntimeError(
-                f"{self.label} holds values whose release must be awaited ({names}); "
-                "it cannot be closed from synchronous code. Use `async with` instead of `with`."
-            )
+            names = [held_name(h) for h in self.held if _needs_await(h)]
+            raise AsyncReleaseError(self.label, names)
         return _release_sync(self.held, exc, self.label)
 
 

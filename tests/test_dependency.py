@@ -19,6 +19,8 @@ async def test_class_access_returns_the_descriptor(reg: Registry) -> None:
     assert Svc.db.name == "database"
     assert Svc.db.attribute == "db"
     assert repr(Svc.db) == "Dependency('database') on Svc.db"
+    reg.register("database", object, scope=Scope.SINGLETON)
+    assert repr(Svc.db) == "Dependency('database', scope=SINGLETON) on Svc.db"
 
 
 async def test_name_defaults_to_attribute(reg: Registry) -> None:

@@ -40,7 +40,7 @@ async def test_missing_provider_names_class_attribute_name_and_closest(reg: Regi
     assert str(error) == (
         "No provider named 'databse': OrderService.db -> 'databse' ???. "
         "Registered: 'cache', 'database'. Did you mean 'database'? "
-        "Register one with @provides('databse') or registry.register('databse', ...)."
+        "If not, register one with @provides('databse') or registry.register('databse', ...)."
     )
 
 

@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator, Iterator
 import pytest
 
 from asyncdi import (
+    AsyncReleaseError,
     AsyncService,
     Dependency,
     Registry,
@@ -429,8 +430,9 @@ def test_sync_lifespan_refuses_async_release(reg: Registry) -> None:
             pass
 
     reg.register("pool", Pool, scope=Scope.SINGLETON)
-    with pytest.raises(RuntimeError, match="async with"), reg.lifespan():
+    with pytest.raises(AsyncReleaseError, match="async with") as info, reg.lifespan():
         reg.get("pool")
+    assert info.value.names == ("pool",)
 
 
 async def test_shielded_runs_to_the_end_despite_cancels() -> None:
