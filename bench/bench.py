@@ -238,6 +238,32 @@ async def build_cases() -> list[Case]:
             value = await h.repo()
         return value
 
+    # Shown, not targeted: an INSTANCE value's done future is made on its second read,
+    # so the full cost of a service that reads each dependency twice is visible here.
+    async def fresh_twice(n: int) -> object:
+        value = None
+        for _ in range(n):
+            s = Svc()
+            await s.config
+            await s.db
+            await s.repo
+            await s.config
+            await s.db
+            value = await s.repo
+        return value
+
+    async def fresh_twice_hand(n: int) -> object:
+        value = None
+        for _ in range(n):
+            h = HandService()
+            await h.config()
+            await h.db()
+            await h.repo()
+            await h.config()
+            await h.db()
+            value = await h.repo()
+        return value
+
     async def scope(n: int) -> object:
         value = None
         for _ in range(n):
@@ -263,6 +289,9 @@ async def build_cases() -> list[Case]:
         Case("fresh", "asyncdi: new Svc, await 3 deps", "fresh", fresh,
              (("hand", "fresh_hand"),)),
         Case("fresh_hand", "hand-written: new service, 3 getters", "fresh", fresh_hand),
+        Case("fresh_twice", "asyncdi: same, every dep read twice", "fresh", fresh_twice,
+             (("hand", "fresh_twice_hand"),)),
+        Case("fresh_twice_hand", "hand-written: same, read twice", "fresh", fresh_twice_hand),
         Case("scope", "asyncdi: scope() + resolve(session)", "scope", scope,
              (("hand", "scope_hand"),)),
         Case("scope_hand", "hand-written: asynccontextmanager", "scope", scope_hand),
