@@ -137,13 +137,6 @@ class _Slot:
         yield from waiter  # the creation's exception, or a wake-up to read again
         return (yield from getattr(instance, self.attribute).__await__())
 
-    def made(self, value: Any) -> None:
-        """Keep the made value; wake whoever waited."""
-        self.value = value
-        self.instance = _weak(self.instance)  # no reference cycle through the instance
-        if self.waiters:
-            self.wake(None)
-
     def wake(self, error: BaseException | None) -> None:
         """Hand ``error`` to every waiter, or tell them to read again."""
         deliver = isinstance(error, Exception)
@@ -352,9 +345,8 @@ class Engine:
                         held = (_AGEN_RELEASE, value, agen, None, provider)
                         if scope.closed:  # the scope ended meanwhile: release it now
                             orphan = Owner(scope.label)  # type: ignore[unreachable]
-                            orphan.held.append(
-                                (*held[:4], None)
-                            )  # released uncounted: it was never counted
+                            # released uncounted, as it was never counted as made
+                            orphan.held.append((*held[:4], None))
                             finish_exit(repr(provider.name), None, await orphan.arelease())
                             raise ScopeClosedError(scope.label, provider.name)
                     except BaseException as error:
@@ -519,9 +511,8 @@ class Engine:
                 if owner.closed:
                     adopted = True  # released right here, with what was made for it
                     orphan = Owner(owner.label)
-                    orphan.held.append(
-                        (*held[:4], None)
-                    )  # released uncounted: it was never counted
+                    # released uncounted, as it was never counted as made
+                    orphan.held.append((*held[:4], None))
                     finish_exit(repr(name), None, await orphan.arelease())
                     raise ScopeClosedError(owner.label, name)
                 owner.held.append(held)
@@ -540,7 +531,7 @@ class Engine:
                 state: InstanceState | None = values.get(STATE_KEY)
                 if state is not None and state.phase == _DISPOSED:
                     raise ServiceDisposedError(state.label, attribute)
-                slot.value = value  # slot.made(value), inlined
+                slot.value = value
                 slot.instance = _weak(instance)  # no reference cycle through the instance
                 if slot.waiters:
                     slot.wake(None)

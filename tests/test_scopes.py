@@ -13,6 +13,7 @@ from asyncdi import (
     Dependency,
     NoActiveScopeError,
     Registry,
+    ReleaseError,
     Scope,
     ScopeClosedError,
 )
@@ -238,3 +239,108 @@ async def test_made_request_values_are_reported_once_made(reg: Registry) -> None
             await reg.resolve("user")
             made = {provider.name: value for provider, value in scope.made_values()}
             assert made == {"session": "session", "user": "user"}
+
+
+async def test_a_second_cancel_during_a_scope_teardown_skips_nothing(reg: Registry) -> None:
+    """A request value's teardown that waits still finishes when cancelled again."""
+    journal = Journal()
+    tearing_down = asyncio.Event()
+
+    async def session() -> AsyncIterator[str]:
+        try:
+            yield "session"
+        finally:
+            tearing_down.set()
+            await asyncio.sleep(0.05)
+            journal("session closed")
+
+    reg.register("session", session, scope=Scope.REQUEST)
+
+    async def request() -> None:
+        async with reg.scope():
+            await reg.resolve("session")
+            await asyncio.sleep(10)
+
+    for _ in range(2):  # the second request takes the short way
+        tearing_down.clear()
+        task = asyncio.create_task(request())
+        await asyncio.sleep(0.01)
+        task.cancel()
+        async with asyncio.timeout(2):
+            await tearing_down.wait()
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+    assert journal.events == ["session closed", "session closed"]
+
+
+async def test_a_request_value_that_yields_twice_is_a_release_failure(reg: Registry) -> None:
+    """A generator provider must yield once; a second yield fails its release, clearly."""
+
+    async def greedy() -> AsyncIterator[str]:
+        yield "first"
+        yield "second"
+
+    reg.register("greedy", greedy, scope=Scope.REQUEST)
+    for _ in range(2):
+        with pytest.raises(ReleaseError) as info:
+            async with reg.scope():
+                await reg.resolve("greedy")
+        (error,) = info.value.exceptions
+        assert "yielded more than once" in str(error)
+
+
+async def test_failing_request_teardown_is_reported_after_the_scope(reg: Registry) -> None:
+    """A request value whose teardown raises makes the scope raise ReleaseError with it."""
+
+    async def broken() -> AsyncIterator[str]:
+        try:
+            yield "value"
+        finally:
+            raise OSError("cannot close")
+
+    reg.register("broken", broken, scope=Scope.REQUEST)
+    for _ in range(2):
+        with pytest.raises(ReleaseError) as info:
+            async with reg.scope():
+                await reg.resolve("broken")
+        assert [str(e) for e in info.value.exceptions] == ["cannot close"]
+
+
+@pytest.mark.parametrize("kind", ["async generator", "async function"])
+async def test_value_made_after_its_scope_closed_is_released_at_once(
+    reg: Registry, kind: str
+) -> None:
+    """A straggler's value finished after the scope exited is released, and it is told."""
+    journal = Journal()
+    started = asyncio.Event()
+
+    async def slow_session() -> AsyncIterator[str]:
+        started.set()
+        await asyncio.sleep(0.02)
+        try:
+            yield "session"
+        finally:
+            journal("session released")
+
+    class Session:
+        def close(self) -> None:
+            journal("session released")
+
+    async def slow_function() -> Session:
+        started.set()
+        await asyncio.sleep(0.02)
+        return Session()
+
+    if kind == "async generator":
+        reg.register("session", slow_session, scope=Scope.REQUEST)
+    else:
+        reg.register("session", slow_function, scope=Scope.REQUEST, close=True)
+    for _ in range(2):
+        started.clear()
+        async with reg.scope():
+            task = asyncio.create_task(reg.resolve("session"))
+            await started.wait()
+        with pytest.raises(ScopeClosedError):
+            await task
+    assert journal.events == ["session released", "session released"]
