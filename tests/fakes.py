@@ -85,3 +85,16 @@ class Counter:
 def ident(value: Any) -> Any:
     """Return the argument; a stand-in provider body."""
     return value
+
+
+class SlowFactory:
+    """An async provider that takes a while and counts its calls."""
+
+    def __init__(self, delay: float = 0.01) -> None:
+        self.delay = delay
+        self.calls = 0
+
+    async def __call__(self) -> object:
+        self.calls += 1
+        await asyncio.sleep(self.delay)
+        return object()

@@ -7,19 +7,14 @@ import asyncio
 import pytest
 
 from asyncdi import AsyncService, Dependency, Registry, Scope
+from tests.fakes import SlowFactory
 
 N = 1000
 
 
 async def test_instance_single_flight_under_1000_tasks(reg: Registry) -> None:
     """1,000 concurrent first awaits on one instance call the provider once, same object."""
-    calls = 0
-
-    async def make() -> object:
-        nonlocal calls
-        calls += 1
-        await asyncio.sleep(0.01)
-        return object()
+    make = SlowFactory()
 
     reg.register("thing", make)
 
@@ -28,20 +23,14 @@ async def test_instance_single_flight_under_1000_tasks(reg: Registry) -> None:
 
     svc = Svc()
     results = await asyncio.gather(*(svc.thing for _ in range(N)))
-    assert calls == 1
+    assert make.calls == 1
     assert all(r is results[0] for r in results)
     assert await svc.thing is results[0]
 
 
 async def test_registry_single_flight_under_1000_tasks(reg: Registry) -> None:
     """1,000 concurrent resolves of a singleton, from 1,000 instances, make it once."""
-    calls = 0
-
-    async def make() -> object:
-        nonlocal calls
-        calls += 1
-        await asyncio.sleep(0.01)
-        return object()
+    make = SlowFactory()
 
     reg.register("db", make, scope=Scope.SINGLETON)
 
@@ -51,24 +40,18 @@ async def test_registry_single_flight_under_1000_tasks(reg: Registry) -> None:
     from_services = [Svc().db for _ in range(N // 2)]
     from_registry = [reg.resolve("db") for _ in range(N // 2)]
     results = await asyncio.gather(*from_services, *from_registry)
-    assert calls == 1
+    assert make.calls == 1
     assert len({id(r) for r in results}) == 1
 
 
 async def test_request_scope_single_flight(reg: Registry) -> None:
     """Concurrent first resolves of a REQUEST value inside one scope make it once."""
-    calls = 0
-
-    async def make() -> object:
-        nonlocal calls
-        calls += 1
-        await asyncio.sleep(0.01)
-        return object()
+    make = SlowFactory()
 
     reg.register("session", make, scope=Scope.REQUEST)
     async with reg.scope():
         results = await asyncio.gather(*(reg.resolve("session") for _ in range(100)))
-    assert calls == 1
+    assert make.calls == 1
     assert len({id(r) for r in results}) == 1
 
 
