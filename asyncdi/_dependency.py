@@ -90,8 +90,11 @@ class Dependency(Generic[T]):
         if registry._epoch is self._cached_epoch:
             future = self._cached_future
             if future is None:  # an INSTANCE provider: make a value for this instance
-                return registry._create(
-                    self._cached_provider, self.path, None, None, instance, self.attribute
+                return registry._instance_value(
+                    self._cached_provider,
+                    self.path,
+                    instance,
+                    self.attribute,  # type: ignore[arg-type]
                 )
             try:  # setattr keeps CPython's compact instance values: see _keep
                 setattr(instance, self.attribute, future)  # type: ignore[arg-type]

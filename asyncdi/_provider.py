@@ -102,6 +102,7 @@ class Provider:
         "factory",
         "failures",
         "fast_epoch",
+        "fast_instance",
         "fast_request",
         "held_made",
         "kind",
@@ -167,6 +168,13 @@ class Provider:
         # Eligible for the short way of making a request value (Engine._make_in_scope).
         self.fast_request = (
             scope is Scope.REQUEST and self.kind is Kind.ASYNC_GENERATOR and self.all_positional
+        )
+        # Eligible for the short way of making an instance's dependency.
+        self.fast_instance = (
+            scope is Scope.INSTANCE
+            and self.kind in (Kind.ASYNC, Kind.CLASS)
+            and self.all_positional
+            and not close
         )
         # The registry epoch in which fast_request holds and cached_args are valid: one
         # identity check tells resolve() it may take the short way.

@@ -462,3 +462,19 @@ def test_owner_repr_tells_state() -> None:
     """An owner's repr tells whether it is open and how many values it holds."""
     owner = Owner("request scope")
     assert repr(owner) == "<Owner request scope open, 0 values owned>"
+
+
+async def test_instance_values_with_hooks_are_started_and_released(reg: Registry) -> None:
+    """Every INSTANCE value with hooks, however it was made, is initialized and disposed."""
+    journal = Journal()
+    reg.register("client", Resource)  # a class provider: Resource(name, journal)
+    reg.register("name", value="client")
+    reg.register("journal", value=journal)
+
+    class Svc(AsyncService, registry=reg):
+        client = Dependency[Resource]()
+
+    for _ in range(3):  # the first read takes the long way, the others the short way
+        async with Svc() as svc:
+            await svc.client
+    assert journal.events == ["init client", "dispose client"] * 3

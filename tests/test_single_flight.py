@@ -152,3 +152,51 @@ async def test_concurrent_instances_are_independent(reg: Registry) -> None:
     services = [Svc() for _ in range(100)]
     values = await asyncio.gather(*(s.thing for s in services))
     assert len({id(v) for v in values}) == 100
+
+
+async def test_instance_single_flight_on_the_short_way(reg: Registry) -> None:
+    """Once a provider's arguments are cached, concurrent first reads still make one value."""
+    calls = 0
+
+    async def make(config: str) -> object:
+        nonlocal calls
+        calls += 1
+        await asyncio.sleep(0.01)
+        return object()
+
+    reg.register("config", lambda: "config", scope=Scope.SINGLETON)
+    reg.register("thing", make)
+
+    class Svc(AsyncService, registry=reg):
+        thing = Dependency[object]()
+
+    await Svc().thing  # warms the caches: the next instances take the short way
+    calls = 0
+    svc = Svc()
+    results = await asyncio.gather(*(svc.thing for _ in range(N)))
+    assert calls == 1
+    assert all(r is results[0] for r in results)
+
+
+async def test_instance_failure_on_the_short_way_is_not_cached(reg: Registry) -> None:
+    """A failing INSTANCE provider's error reaches every reader; the next read retries."""
+    fail = False
+
+    async def make() -> str:
+        await asyncio.sleep(0.01)
+        if fail:
+            raise TimeoutError("upstream slow")
+        return "ok"
+
+    reg.register("thing", make)
+
+    class Svc(AsyncService, registry=reg):
+        thing = Dependency[str]()
+
+    assert await Svc().thing == "ok"
+    fail = True
+    svc = Svc()
+    results = await asyncio.gather(*(svc.thing for _ in range(10)), return_exceptions=True)
+    assert all(isinstance(r, TimeoutError) for r in results)
+    fail = False
+    assert await svc.thing == "ok"
