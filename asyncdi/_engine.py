@@ -331,7 +331,7 @@ class Engine:
                 if entry is not _MISS:
                     if entry is not MAKING and type(entry) is not Cell:
                         return entry  # made in this scope already
-                elif provider.fast_epoch is self._epoch:  # see Provider.fast_epoch
+                elif provider.fast_epoch is self._epoch:  # eligible: see Provider
                     cells[provider] = MAKING
                     making = provider  # noqa: F841 - _wait_for reads it: the creator mark
                     count = provider.created

@@ -108,10 +108,9 @@ class RequestScope(Owner):
     # The async pair repeats _enter/_leave inline: a scope is entered per request.
 
     async def __aenter__(self) -> RequestScope:
-        if self._token is not None or self.closed:
+        if self._token is not None:  # entered before (the token stays after exit)
             return self._enter()  # raises the explanation
-        engine = self.engine
-        var = engine._scope_var
+        var = self.engine._scope_var
         self.parent = var.get()
         self._token = var.set(self)
         return self
