@@ -16,15 +16,13 @@ import threading
 import time
 import types
 import weakref
-from collections.abc import Coroutine, Generator
+from collections.abc import Coroutine
 from contextvars import ContextVar
 from typing import TYPE_CHECKING, Any, Final
 
 from asyncdi import _hooks as hooks
-from asyncdi._dependency import _keep
 from asyncdi._errors import (
     AsyncDIError,
-    AsyncProviderError,
     CaptiveDependencyError,
     CycleError,
     MissingProviderError,
@@ -34,7 +32,7 @@ from asyncdi._errors import (
     ServiceDisposedError,
     format_path,
 )
-from asyncdi._flight import MAKING, Cell
+from asyncdi._flight import MAKING, MISS, Cell, Slot, done_future
 from asyncdi._instance_state import STATE_KEY, InstanceState, state_of
 from asyncdi._overrides import Overrides
 from asyncdi._provider import NO_DEFAULT, Kind, Provider
@@ -42,7 +40,6 @@ from asyncdi._release import Held, Mechanism, Owner, finish_exit
 from asyncdi._scope import Scope
 
 if TYPE_CHECKING:
-    from asyncdi._dependency import Dependency
     from asyncdi._request_scope import RequestScope
 
 __all__ = ["NOTE_PREFIX", "Engine", "resolving_path"]
@@ -67,12 +64,10 @@ _MISS: Final = object()
 _SKIP: Final = object()
 _IN_FLIGHT: Final[list[Any]] = []  # never appended to: a creation nobody waits for yet
 _NO_ARGS: Final[list[Any]] = []  # never mutated: the arguments of a provider without any
-_RETRY: Final = object()
 _now = time.perf_counter_ns
 _weak = weakref.ref
 _getframe = sys._getframe
 _running_loop = asyncio.get_running_loop
-_Future = asyncio.Future
 _RUNTIME_KINDS: Final = {
     types.CoroutineType: Kind.ASYNC,
     types.GeneratorType: Kind.GENERATOR,
@@ -94,68 +89,6 @@ def _note(error: BaseException, path: tuple[str, ...]) -> None:
         if isinstance(note, str) and note.startswith(NOTE_PREFIX):
             return
     error.add_note(NOTE_PREFIX + format_path(path))
-
-
-def _done(loop: asyncio.AbstractEventLoop, value: Any) -> asyncio.Future[Any]:
-    future: asyncio.Future[Any] = _Future(loop=loop)
-    future.set_result(value)
-    return future
-
-
-class _Slot:
-    """Stands in an instance's ``__dict__`` for a dependency being made, then made.
-
-    While the value is made, concurrent readers find the slot and wait on futures of
-    their own, so one reader's cancellation never reaches the creation or the others.
-    Once an INSTANCE value is made the slot holds it, and the first read after that
-    swaps in a done future: a value read once never pays for the future (~0.5 us on
-    CPython 3.11, most of it ``get_running_loop``), one read twice pays for it once.
-    """
-
-    __slots__ = ("attribute", "instance", "value", "waiters")
-
-    # No __init__ (a call costs ~100 ns here): see _slot().
-    instance: Any  # while in flight; a weak reference once made
-    attribute: str
-    value: Any
-    waiters: list[asyncio.Future[Any]] | None
-
-    def __await__(self) -> Generator[Any, None, Any]:
-        value = self.value
-        if value is not _MISS:
-            instance = self.instance()
-            if instance is not None:
-                values = instance.__dict__
-                if values.get(self.attribute) is self:
-                    values[self.attribute] = _done(_running_loop(), value)
-            return value
-        instance = self.instance
-        waiter = _running_loop().create_future()
-        if self.waiters is None:
-            self.waiters = []
-        self.waiters.append(waiter)
-        yield from waiter  # the creation's exception, or a wake-up to read again
-        return (yield from getattr(instance, self.attribute).__await__())
-
-    def wake(self, error: BaseException | None) -> None:
-        """Hand ``error`` to every waiter, or tell them to read again."""
-        deliver = isinstance(error, Exception)
-        for waiter in self.waiters or ():
-            if not waiter.done():
-                if deliver:
-                    waiter.set_exception(error)  # type: ignore[arg-type]
-                else:
-                    waiter.set_result(_RETRY)
-        self.waiters = None
-
-
-def _slot(instance: Any, attribute: str) -> _Slot:
-    slot = _Slot()
-    slot.instance = instance
-    slot.attribute = attribute
-    slot.value = _MISS
-    slot.waiters = None
-    return slot
 
 
 class Engine:
@@ -376,71 +309,6 @@ class Engine:
                     return value
         return await self._obtain(provider, (), None, None)
 
-    async def _instance_value(
-        self, provider: Provider, path: tuple[str, ...], instance: Any, attribute: str
-    ) -> Any:
-        """The first read of an INSTANCE dependency, made the short way when it can be:
-        an async function or a class whose arguments are cached (see ``_create``, which
-        this mirrors for that case with a fraction of its work; a fresh service is
-        measured against hand-written code). Anything else goes through ``_create``.
-        """
-        if not provider.fast_instance or provider.cached_args_epoch is not self._epoch:
-            return await self._create(provider, path, None, None, instance, attribute)
-        values = instance.__dict__
-        current = values.get(attribute)
-        if current is not None:  # another read got here first
-            return await current
-        slot = values[attribute] = _Slot()
-        slot.instance = instance
-        slot.attribute = attribute
-        slot.value = _MISS
-        slot.waiters = None
-        count = provider.created
-        started = _now() if not count & 15 else 0
-        try:
-            value = provider.factory(*provider.cached_args)
-            if provider.kind is _ASYNC:
-                value = await value
-            if type(value) is not provider.plain_type:  # it may need releasing
-                await self._hold(provider, value, instance)
-            state: InstanceState | None = values.get(STATE_KEY)
-            if state is not None and state.phase == _DISPOSED:
-                raise ServiceDisposedError(state.label, attribute)
-        except BaseException as error:
-            if values.get(attribute) is slot:
-                del values[attribute]
-            slot.wake(error)
-            provider.failures += 1
-            _note(error, (*path, provider.name))
-            raise
-        slot.value = value
-        slot.instance = _weak(instance)  # no reference cycle through the instance
-        if slot.waiters:  # concurrent readers may have arrived while it was made
-            slot.wake(None)  # type: ignore[unreachable]
-        provider.created = count + 1
-        if started:
-            provider.timed += 1
-            provider.creation_ns += _now() - started
-        return value
-
-    async def _hold(self, provider: Provider, value: Any, instance: Any) -> None:
-        """Hand a value that may need releasing to the instance that asked for it."""
-        mechanism = _mechanism(provider, value)
-        if not mechanism:
-            return
-        owner = state_of(instance)
-        if owner.closed:
-            raise ServiceDisposedError(owner.label, provider.name)
-        held = (mechanism, value, None, None, provider)
-        owner.held.append(held)
-        if mechanism == Mechanism.HOOKS:
-            try:
-                await hooks.start(value)
-            except BaseException:
-                owner.held.remove(held)
-                raise
-        provider.held_made += 1
-
     async def _arguments(
         self, provider: Provider, path: tuple[str, ...], holder: str | None
     ) -> tuple[list[Any], Owner | None]:
@@ -514,16 +382,16 @@ class Engine:
                 await _wait_for(cell, provider, path)
             else:
                 return cell.value
-        slot: _Slot | None = None
+        slot: Slot | None = None
         if attribute is not None:
             values = instance.__dict__
             current = values.get(attribute)
             if current is not None:  # another read got here first
                 return await current
-            slot = values[attribute] = _Slot()  # _slot() inlined
+            slot = values[attribute] = Slot()  # make_slot(), inlined
             slot.instance = instance
             slot.attribute = attribute
-            slot.value = _MISS
+            slot.value = MISS
             slot.waiters = None
         scope = provider.scope
         if scope is _SINGLETON:
@@ -625,183 +493,7 @@ class Engine:
             if woken:
                 _wake(woken)
             if scope is _SINGLETON:
-                cell.future = _done(_running_loop(), value)
-        return value
-
-    def _first_read(self, dependency: Dependency[Any], instance: Any) -> Any:
-        """``instance.attr`` when the Dependency had nothing cached: a done future if the
-        value exists, else a coroutine that resolves it. Fills the Dependency's cache."""
-        name: str = dependency.name  # type: ignore[assignment]
-        overrides = self._override_var.get()
-        provider = overrides.providers.get(name) if overrides is not None else None
-        if provider is None:
-            provider = self._providers.get(name)
-            if provider is None:
-                return _raise(MissingProviderError(name, dependency.path, self._providers))
-        future = None
-        if provider.scope is _SINGLETON:
-            if provider.kind is _VALUE:
-                future = provider.ready
-            else:
-                cells = self._singletons if overrides is None else self._singleton_cells(provider)
-                cell = cells.get(provider)
-                future = cell.future if cell is not None else None
-        if not self._active_overrides and (future is not None or provider.scope is _INSTANCE):
-            dependency._cached_epoch = self._epoch
-            dependency._cached_future = future
-            dependency._cached_provider = provider
-        if future is not None:
-            _keep(instance, dependency.attribute, future)  # type: ignore[arg-type]
-            return future
-        if provider.scope is _INSTANCE:
-            return self._instance_value(
-                provider,
-                dependency.path,
-                instance,
-                dependency.attribute,  # type: ignore[arg-type]
-            )
-        return self._resolve_attribute(dependency, instance, provider)
-
-    async def _resolve_attribute(
-        self, dependency: Dependency[Any], instance: Any, provider: Provider
-    ) -> Any:
-        """First read of a SINGLETON or REQUEST dependency that is not made yet."""
-        values = instance.__dict__
-        attribute: str = dependency.attribute  # type: ignore[assignment]
-        current = values.get(attribute)
-        if current is not None:  # another read got here first
-            return await current
-        slot = _slot(instance, attribute)
-        values[attribute] = slot
-        try:
-            value = await self._obtain(provider, dependency.path, None, None)
-            state: InstanceState | None = values.get(STATE_KEY)
-            if state is not None and state.phase == _DISPOSED:
-                raise ServiceDisposedError(state.label, attribute)
-        except BaseException as error:
-            if values.get(attribute) is slot:
-                del values[attribute]
-            slot.wake(error)
-            raise
-        if provider.kind is _VALUE:
-            if provider.ready is None:
-                provider.ready = _done(_running_loop(), value)
-            future = provider.ready
-        else:
-            cell = (
-                self._singleton_cells(provider).get(provider)
-                if provider.scope is _SINGLETON
-                else None
-            )
-            if cell is not None and cell.ready and cell.value is value:
-                if cell.future is None:
-                    cell.future = _done(_running_loop(), value)
-                future = cell.future
-            else:
-                future = _done(_running_loop(), value)
-        values[attribute] = future
-        if slot.waiters:
-            slot.wake(None)
-        return value
-
-    # -- sync resolution ------------------------------------------------------------
-
-    def _get(
-        self, provider: Provider, path: tuple[str, ...], owner: Owner, holder: str | None
-    ) -> Any:
-        if provider.kind is _VALUE:
-            return provider.value
-        if provider.scope is _INSTANCE:
-            return self._create_sync(provider, path, owner, holder)
-        cell, cell_owner = self._cell(provider, path, holder)
-        if cell.ready:
-            return cell.value
-        with self._lock:
-            if cell.ready:  # another thread made it while this one waited for the lock
-                return cell.value  # type: ignore[unreachable]
-            if cell.waiters is not None:
-                raise AsyncProviderError(provider.name, "a value being made asynchronously", path)
-            if provider.name in path:
-                raise _cycle(provider.name, path)
-            value = self._create_sync(provider, path, cell_owner, None)
-            cell.set(value)
-            return value
-
-    def _create_sync(
-        self, provider: Provider, path: tuple[str, ...], owner: Owner, holder: str | None
-    ) -> Any:
-        name = provider.name
-        if name in path:
-            raise _cycle(name, path)
-        path = (*path, name)
-        kind = provider.kind
-        if kind is _ASYNC or kind is _ASYNC_GENERATOR:
-            raise AsyncProviderError(name, f"{provider.describe()}", path[:-1])
-        if provider.scope is _SINGLETON:
-            holder = name
-        elif provider.scope is _REQUEST:
-            holder = None
-        started = _now()
-        children: Owner | None = None
-        held: Held | None = None
-        try:
-            args: list[Any] = []
-            for param in provider.params:
-                try:
-                    dep = self._provider(param.dependency, path)
-                except MissingProviderError:
-                    if param.default is NO_DEFAULT:
-                        raise
-                    args.append(_SKIP)
-                    continue
-                if dep.scope is _INSTANCE and children is None:
-                    children = Owner(name)
-                args.append(self._get(dep, path, owner if children is None else children, holder))
-            token = _RESOLVING.set(path)
-            try:
-                result = (
-                    provider.factory(*args) if provider.all_positional else _call(provider, args)
-                )
-            finally:
-                _RESOLVING.reset(token)
-            if kind is _SYNC:
-                kind = _RUNTIME_KINDS.get(type(result), _SYNC)
-                if kind is _ASYNC or kind is _ASYNC_GENERATOR:
-                    if kind is _ASYNC:
-                        result.close()
-                    raise AsyncProviderError(
-                        name, f"{provider.describe()} (it returned {_RETURNED[kind]})", path[:-1]
-                    )
-            if kind is _GENERATOR:
-                try:
-                    value = next(result)
-                except StopIteration:
-                    raise _no_yield(provider) from None
-                held = (Mechanism.GENERATOR, value, result, children, provider)
-            else:
-                value = result
-                mechanism = _mechanism(provider, value)
-                if mechanism or children is not None:
-                    held = (mechanism, value, None, children, provider)
-            if held is not None:
-                owner.held.append(held)
-                if held[0] == Mechanism.HOOKS:
-                    try:
-                        hooks.start_sync(value)
-                    except BaseException:
-                        owner.held.remove(held)
-                        held = None
-                        raise
-                provider.held_made += 1
-        except BaseException as error:
-            provider.failures += 1
-            if children is not None and held is None:
-                finish_exit(repr(name), error, children.release_sync(error))
-            _note(error, path)
-            raise
-        provider.created += 1
-        provider.timed += 1
-        provider.creation_ns += _now() - started
+                cell.future = done_future(_running_loop(), value)
         return value
 
 
@@ -873,11 +565,6 @@ def _no_yield(provider: Provider) -> RuntimeError:
         f"provider {provider.name!r} ({provider.describe()}) finished without yielding a "
         "value; a generator provider must yield exactly once."
     )
-
-
-async def _ready(value: Any) -> Any:
-    """An awaitable of a value already at hand."""
-    return value
 
 
 def _raise(error: Exception) -> Coroutine[Any, Any, Any]:

@@ -6,7 +6,7 @@ import weakref
 from collections.abc import Callable, Mapping
 from typing import Any, TypeVar, overload
 
-from asyncdi._engine import Engine, resolving_path
+from asyncdi._engine import resolving_path
 from asyncdi._errors import DuplicateProviderError, MissingProviderError
 from asyncdi._lifespan import Lifespan
 from asyncdi._monitoring import HealthReport, ProviderStats, check_health, collect_stats
@@ -14,6 +14,7 @@ from asyncdi._overrides import Overrides
 from asyncdi._provider import Provider
 from asyncdi._request_scope import RequestScope
 from asyncdi._scope import Scope
+from asyncdi._sync_resolution import SyncResolution
 from asyncdi._validation import validate
 
 __all__ = ["Registry", "registry"]
@@ -23,7 +24,7 @@ F = TypeVar("F", bound=Callable[..., Any])
 _MISSING: Any = object()
 
 
-class Registry(Engine):
+class Registry(SyncResolution):
     """Maps names to providers and owns the values it makes.
 
     Register with :meth:`provides` / :meth:`register`; resolve with ``await``
