@@ -1,11 +1,12 @@
 """Resolution: find a name's provider, make its value once per scope, own its release.
 
-This is the machinery behind ``Registry.resolve``, ``Registry.get`` and
-``await service.dep``. It is written for speed, because every Python call and every
+This is the machinery behind ``Registry.resolve`` (and, through the layers built on it,
+``await service.dep`` in ``_instances.py`` and ``Registry.get`` in
+``_sync_resolution.py``). It is written for speed, because every Python call and every
 coroutine layer costs 100-150 ns on CPython 3.11: a cached value is found without
-awaiting anything, a service's first read of a made singleton returns the singleton's
-shared done future without starting a coroutine, and making a value is one coroutine
-around the provider's own.
+awaiting anything, making a value is one coroutine around the provider's own, and the
+common cases (a request value from an async generator, an instance's dependency with
+cached arguments) take a short way that does only what they need.
 """
 
 from __future__ import annotations
@@ -46,8 +47,9 @@ __all__ = ["NOTE_PREFIX", "Engine", "resolving_path"]
 
 NOTE_PREFIX: Final = "asyncdi: while resolving "
 
-# The path being resolved, seen by provider bodies that resolve more themselves, so a
-# cycle through them is reported instead of waiting for itself forever.
+# The path registry.get is resolving, seen by sync provider bodies that call get() again,
+# so a cycle through them is a CycleError. (The async path finds such a cycle without
+# it: a waiter sees its own task's creation on its stack, see _wait_for.)
 _RESOLVING: ContextVar[tuple[str, ...]] = ContextVar("asyncdi.resolving", default=())
 
 _SINGLETON: Final = Scope.SINGLETON
