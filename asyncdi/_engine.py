@@ -429,10 +429,7 @@ class Engine:
                     raise _no_yield(provider) from None
                 held = (_AGEN_RELEASE, value, result, children, provider)
             elif kind is _GENERATOR:
-                try:
-                    value = next(result)
-                except StopIteration:
-                    raise _no_yield(provider) from None
+                value = _first_yield(result, provider)
                 held = (Mechanism.GENERATOR, value, result, children, provider)
             else:
                 value = result
@@ -475,9 +472,7 @@ class Engine:
                 cell.creator = None
                 cell.fail(error)
             if slot is not None:
-                if values.get(attribute) is slot:
-                    del values[attribute]
-                slot.wake(error)
+                slot.abandon(values, error)
             provider.failures += 1
             if children is not None and not adopted:
                 finish_exit(repr(name), error, await children.arelease(error))
@@ -560,6 +555,14 @@ def _call(provider: Provider, args: list[Any]) -> Any:
 def _cycle(name: str, path: tuple[str, ...]) -> CycleError:
     start = path.index(name)
     return CycleError((*path[start:], name), path[:start])
+
+
+def _first_yield(generator: Any, provider: Provider) -> Any:
+    """The value a generator provider yields, or a clear error if it yields none."""
+    try:
+        return next(generator)
+    except StopIteration:
+        raise _no_yield(provider) from None
 
 
 def _no_yield(provider: Provider) -> RuntimeError:

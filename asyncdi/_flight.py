@@ -107,6 +107,12 @@ class Slot:
         yield from waiter  # the creation's exception, or a wake-up to read again
         return (yield from getattr(instance, self.attribute).__await__())
 
+    def abandon(self, values: dict[str, Any], error: BaseException) -> None:
+        """The creation failed: leave the instance's ``values`` and tell the waiters."""
+        if values.get(self.attribute) is self:
+            del values[self.attribute]
+        self.wake(error)
+
     def wake(self, error: BaseException | None) -> None:
         """Hand ``error`` to every waiter, or tell them to read again."""
         deliver = isinstance(error, Exception)

@@ -70,9 +70,7 @@ class InstanceResolution(Engine):
             if state is not None and state.phase == _DISPOSED:
                 raise ServiceDisposedError(state.label, attribute)
         except BaseException as error:
-            if values.get(attribute) is slot:
-                del values[attribute]
-            slot.wake(error)
+            slot.abandon(values, error)
             provider.failures += 1
             _note(error, (*path, provider.name))
             raise
@@ -155,9 +153,7 @@ class InstanceResolution(Engine):
             if state is not None and state.phase == _DISPOSED:
                 raise ServiceDisposedError(state.label, attribute)
         except BaseException as error:
-            if values.get(attribute) is slot:
-                del values[attribute]
-            slot.wake(error)
+            slot.abandon(values, error)
             raise
         if provider.kind is _VALUE:
             if provider.ready is None:

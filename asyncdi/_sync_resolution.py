@@ -24,8 +24,8 @@ from asyncdi._engine import (
     _VALUE,
     _call,
     _cycle,
+    _first_yield,
     _mechanism,
-    _no_yield,
     _note,
     _now,
 )
@@ -107,10 +107,7 @@ class SyncResolution(InstanceResolution):
                         name, f"{provider.describe()} (it returned {_RETURNED[kind]})", path[:-1]
                     )
             if kind is _GENERATOR:
-                try:
-                    value = next(result)
-                except StopIteration:
-                    raise _no_yield(provider) from None
+                value = _first_yield(result, provider)
                 held = (Mechanism.GENERATOR, value, result, children, provider)
             else:
                 value = result
