@@ -17,13 +17,17 @@ __all__ = [
     "HealthReport",
     "HealthResult",
     "InvalidProviderError",
+    "Lifespan",
     "MissingProviderError",
     "NoActiveScopeError",
     "NotAServiceError",
+    "Overrides",
+    "Provider",
     "ProviderStats",
     "Registry",
     "RegistryClosedError",
     "ReleaseError",
+    "RequestScope",
     "Scope",
     "ScopeClosedError",
     "ServiceDisposedError",
@@ -52,7 +56,11 @@ from asyncdi._errors import (
     ServiceDisposedError,
     ValidationError,
 )
+from asyncdi._lifespan import Lifespan
 from asyncdi._monitoring import HealthReport, HealthResult, ProviderStats
+from asyncdi._overrides import Overrides
+from asyncdi._provider import Provider
 from asyncdi._registry import Registry, registry
+from asyncdi._request_scope import RequestScope
 from asyncdi._scope import Scope
 from asyncdi._service import AsyncService, AsyncServiceMeta

@@ -27,17 +27,17 @@ from asyncdi import (
     AsyncServiceMeta,
     Dependency,
     HealthReport,
+    Lifespan,
+    Overrides,
+    Provider,
     ProviderStats,
     Registry,
+    RequestScope,
     Scope,
     provides,
     registry,
     resource,
 )
-from asyncdi._lifespan import Lifespan
-from asyncdi._overrides import Overrides
-from asyncdi._provider import Provider
-from asyncdi._request_scope import RequestScope
 
 # -- value types the dependencies are declared with (plain classes: safe to define) ------
 
