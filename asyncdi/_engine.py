@@ -446,6 +446,8 @@ class Engine:
                     # released uncounted, as it was never counted as made
                     orphan.held.append((*held[:4], None))
                     finish_exit(repr(name), None, await orphan.arelease())
+                    if owner is self._singleton_owner:
+                        raise RegistryClosedError(f"registry {self.name!r}", name)
                     raise ScopeClosedError(owner.label, name)
                 owner.held.append(held)
                 if held[0] == Mechanism.HOOKS:

@@ -37,6 +37,7 @@ class Lifespan:
         if self.validate:
             registry.validate()
         registry._closed = False
+        registry._singleton_owner.closed = False  # a registry may live many lifespans
         registry._invalidate()
         registry._lifespan = self
         self.state = "open"

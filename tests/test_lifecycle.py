@@ -478,3 +478,18 @@ async def test_instance_values_with_hooks_are_started_and_released(reg: Registry
         async with Svc() as svc:
             await svc.client
     assert journal.events == ["init client", "dispose client"] * 3
+
+
+async def test_a_registry_can_live_through_several_lifespans(reg: Registry) -> None:
+    """After a lifespan closes, a new one makes and releases singletons afresh."""
+    journal = Journal()
+    generation = iter(range(1, 10))
+
+    def db() -> Iterator[str]:
+        yield from sync_gen(f"db{next(generation)}", journal)
+
+    reg.register("db", db, scope=Scope.SINGLETON)
+    for _ in range(2):
+        async with reg.lifespan():
+            await reg.resolve("db")
+    assert journal.events == ["open db1", "close db1", "open db2", "close db2"]
