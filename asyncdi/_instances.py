@@ -121,9 +121,9 @@ class InstanceResolution(Engine):
                 cell = cells.get(provider)
                 future = cell.future if cell is not None else None
         if not self._active_overrides and (future is not None or provider.scope is _INSTANCE):
-            dependency._cached_epoch = self._epoch
             dependency._cached_future = future
             dependency._cached_provider = provider
+            dependency._cached_epoch = self._epoch  # last: it makes the two above valid
         if future is not None:
             _keep(instance, dependency.attribute, future)  # type: ignore[arg-type]
             return future

@@ -493,3 +493,37 @@ async def test_a_registry_can_live_through_several_lifespans(reg: Registry) -> N
         async with reg.lifespan():
             await reg.resolve("db")
     assert journal.events == ["open db1", "close db1", "open db2", "close db2"]
+
+
+async def test_service_exit_finishes_despite_repeated_cancels(reg: Registry) -> None:
+    """A service's dispose() and its values' release run to the end under cancellation."""
+    journal = Journal()
+    disposing = asyncio.Event()
+
+    def connection() -> Iterator[str]:
+        yield from sync_gen("connection", journal)
+
+    reg.register("connection", connection)
+
+    class Svc(AsyncService, registry=reg):
+        connection = Dependency[str]()
+
+        async def dispose(self) -> None:
+            disposing.set()
+            await asyncio.sleep(0.05)
+            journal("disposed")
+
+    async def use() -> None:
+        async with Svc() as svc:
+            await svc.connection
+            await asyncio.sleep(10)
+
+    task = asyncio.create_task(use())
+    await asyncio.sleep(0.01)
+    task.cancel()
+    async with asyncio.timeout(2):
+        await disposing.wait()
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    assert journal.events == ["open connection", "disposed", "close connection"]
