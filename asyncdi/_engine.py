@@ -132,12 +132,8 @@ class Engine:
     # -- lookup ---------------------------------------------------------------------
 
     def _provider(self, name: str, path: tuple[str, ...]) -> Provider:
-        overrides = self._override_var.get()
-        if overrides is not None:
-            provider = overrides.providers.get(name)
-            if provider is not None:
-                return provider
-        provider = self._providers.get(name)
+        """The provider of ``name`` here, or the error that says what is registered."""
+        provider = self._overridden(name)
         if provider is None:
             raise MissingProviderError(name, path, self._providers)
         return provider
