@@ -287,9 +287,14 @@ def _relay(stand_in: asyncio.Future[None]) -> Callable[[asyncio.Future[Any]], No
     return done
 
 
-def shielded(coro: Coroutine[Any, Any, Any]) -> Awaitable[Any]:
-    """Await ``coro`` to completion even if the current task is cancelled meanwhile."""
-    return _Shielded(coro)
+def shielded(
+    coro: Coroutine[Any, Any, Any], record: list[BaseException] | None = None
+) -> Awaitable[Any]:
+    """Await ``coro`` to completion even if the current task is cancelled meanwhile.
+
+    The cancellation is raised afterwards, or appended to ``record`` if one is given.
+    """
+    return _Shielded(coro, record)
 
 
 def finish_exit(what: str, exc: BaseException | None, errors: list[BaseException]) -> None:

@@ -120,7 +120,11 @@ class AsyncService(metaclass=AsyncServiceMeta):
         state = state_of(self)
         if state.phase == InstanceState.DISPOSED:
             return
-        errors: list[BaseException] = await shielded(_dispose_then_release(self, state, exc))
+        cancelled: list[BaseException] = []  # reported with the failures, not instead
+        errors: list[BaseException] = await shielded(
+            _dispose_then_release(self, state, exc), cancelled
+        )
+        errors += cancelled
         finish_exit(f"{state.service} instance", exc, errors)
 
     def __asyncdi_stop_sync__(self, exc: BaseException | None = None) -> None:
