@@ -1,0 +1,52 @@
+"""bench/peers.py: the peer comparison runs and prints its table (timings are never checked)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+PEERS = Path(__file__).resolve().parent.parent / "bench" / "peers.py"
+ROWS = [
+    "plain: await async getter",
+    "asyncdi: await svc.db (cached)",
+    "hand-written: new service, 3 getters",
+    "asyncdi: new Svc, await 3 deps",
+    "hand-written: asynccontextmanager",
+    "asyncdi: scope() + resolve(session)",
+]
+LIBRARIES = ["dishka", "wireup", "that-depends", "dependency-injector", "aioinject", "svcs"]
+
+
+def run_peers(*args: str) -> subprocess.CompletedProcess[str]:
+    """Run the peer comparison in a fresh interpreter and capture its output."""
+    return subprocess.run(
+        [sys.executable, str(PEERS), *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+def test_quick_run_prints_baselines_asyncdi_and_every_peer() -> None:
+    """`--quick` exits 0 with the table, the asyncdi and hand-written rows, a note per peer."""
+    result = run_peers("--quick")
+    assert result.returncode == 0, result.stderr
+    assert "Traceback" not in result.stderr
+    out = result.stdout
+    assert out.startswith("Python ")
+    for header in ("Peers:", "case", "median ns/op", "ratio vs hand-written"):
+        assert header in out
+    for row in ROWS:
+        assert row in out
+    notes = out.split("Peers:", 1)[1].split("\n\n", 1)[0]
+    for library in LIBRARIES:
+        assert f"  {library}" in notes
+
+
+def test_rounds_must_be_positive() -> None:
+    """`--rounds 0` is refused as a usage error, before anything is measured."""
+    result = run_peers("--rounds", "0")
+    assert result.returncode == 2
+    assert "--rounds must be at least 1" in result.stderr
