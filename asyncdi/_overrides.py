@@ -23,20 +23,31 @@ class Overrides:
     Their release still belongs to the registry's lifespan.
     """
 
-    __slots__ = ("_engine", "_parent", "_token", "_var", "names", "providers", "singletons")
+    __slots__ = (
+        "_engine",
+        "_entered",
+        "_parent",
+        "_token",
+        "_var",
+        "names",
+        "providers",
+        "singletons",
+    )
 
     def __init__(self, engine: Engine, providers: dict[str, Provider]) -> None:
         self._engine = engine
         self._var = engine._override_var
         self._parent: Overrides | None = None
+        self._entered = False
         self.providers = providers
         self.names = frozenset(providers)
         self.singletons: dict[Provider, Cell] = {}
         self._token: Token[Overrides | None] | None = None
 
     def __enter__(self) -> Overrides:
-        if self._token is not None:
+        if self._entered:
             raise RuntimeError("An override can be entered once; call registry.override() again.")
+        self._entered = True
         parent = self._parent = self._var.get()
         if parent is not None:
             self.providers = {**parent.providers, **self.providers}

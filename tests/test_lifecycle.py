@@ -527,3 +527,51 @@ async def test_service_exit_finishes_despite_repeated_cancels(reg: Registry) -> 
     with pytest.raises(asyncio.CancelledError):
         await task
     assert journal.events == ["open connection", "disposed", "close connection"]
+
+
+async def test_failing_eager_startup_releases_what_it_made(reg: Registry) -> None:
+    """If an eager lifespan's singleton fails, those made before it are released."""
+    journal = Journal()
+
+    def db() -> Iterator[str]:
+        yield from sync_gen("db", journal)
+
+    def broken(db: str) -> str:
+        raise ConnectionError("cache unreachable")
+
+    reg.register("db", db, scope=Scope.SINGLETON)
+    reg.register("cache", broken, scope=Scope.SINGLETON)
+    with pytest.raises(ConnectionError, match="cache unreachable"):
+        async with reg.lifespan(eager=True):
+            pass  # pragma: no cover
+    assert journal.events == ["open db", "close db"]
+    assert "lifespan closed" in repr(reg)
+
+
+def test_failing_sync_eager_startup_releases_what_it_made(reg: Registry) -> None:
+    """The sync lifespan releases what an eager start made before a failure, too."""
+    journal = Journal()
+
+    def db() -> Iterator[str]:
+        yield from sync_gen("db", journal)
+
+    def broken(db: str) -> str:
+        raise ConnectionError("cache unreachable")
+
+    reg.register("db", db, scope=Scope.SINGLETON)
+    reg.register("cache", broken, scope=Scope.SINGLETON)
+    with pytest.raises(ConnectionError), reg.lifespan(eager=True):
+        pass  # pragma: no cover
+    assert journal.events == ["open db", "close db"]
+
+
+async def test_a_lifespan_is_opened_once_at_a_time(reg: Registry) -> None:
+    """Opening a second lifespan while one is open, or re-entering one, is refused."""
+    lifespan = reg.lifespan()
+    async with lifespan:
+        with pytest.raises(RuntimeError, match="already open"):
+            async with reg.lifespan():
+                pass  # pragma: no cover
+    with pytest.raises(RuntimeError, match="entered once"):
+        async with lifespan:
+            pass  # pragma: no cover

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 
+import pytest
+
 from asyncdi import AsyncService, Dependency, Registry, Scope
 
 
@@ -142,3 +144,25 @@ async def test_first_read_caches_follow_registration_changes(reg: Registry) -> N
     assert await Svc().db == "old"
     reg.register("db", lambda: "new", scope=Scope.SINGLETON, replace=True)
     assert await Svc().db == "new"
+
+
+async def test_override_as_async_context_manager(reg: Registry) -> None:
+    """`async with registry.override(...)` works like `with`, and is entered once."""
+    reg.register("db", lambda: "real")
+    override = reg.override(db="fake")
+    async with override:
+        assert await reg.resolve("db") == "fake"
+    assert await reg.resolve("db") == "real"
+    with pytest.raises(RuntimeError, match="entered once"), override:
+        pass  # pragma: no cover
+
+
+async def test_override_left_in_another_context_still_ends(reg: Registry) -> None:
+    """An override exited from a different context than it was entered in still ends."""
+    import contextvars
+
+    reg.register("db", lambda: "real")
+    override = reg.override(db="fake")
+    override.__enter__()
+    contextvars.copy_context().run(override.__exit__, None, None, None)
+    assert reg._active_overrides == 0
