@@ -314,9 +314,7 @@ async def time_batch(case: Case, n: int) -> float:
     return elapsed / n
 
 
-async def measure(
-    cases: list[Case], rounds: int, batch: dict[str, int]
-) -> dict[str, list[float]]:
+async def measure(cases: list[Case], rounds: int, batch: dict[str, int]) -> dict[str, list[float]]:
     """Interleave every case for ``rounds`` rounds after a warm-up; ns/op per round."""
     samples: dict[str, list[float]] = {case.key: [] for case in cases}
     order = list(cases)
