@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Iterator
-from typing import Any
 
 
 class Journal:
@@ -71,20 +70,20 @@ async def async_gen(name: str, journal: Journal, delay: float = 0) -> AsyncItera
         journal(f"close {name}")
 
 
-class Counter:
-    """Counts calls; used to prove a provider ran once."""
-
-    def __init__(self) -> None:
-        self.calls = 0
-
-    def tick(self) -> int:
-        self.calls += 1
-        return self.calls
+def broken_teardown(message: str) -> Iterator[str]:
+    """A generator provider body whose teardown raises ``OSError(message)``."""
+    try:
+        yield "x"
+    finally:
+        raise OSError(message)
 
 
-def ident(value: Any) -> Any:
-    """Return the argument; a stand-in provider body."""
-    return value
+async def broken_async_teardown(message: str) -> AsyncIterator[str]:
+    """An async generator provider body whose teardown raises ``OSError(message)``."""
+    try:
+        yield "x"
+    finally:
+        raise OSError(message)
 
 
 class SlowFactory:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Iterator
+from functools import partial
 
 import pytest
 
@@ -18,14 +19,21 @@ from asyncdi import (
     resource,
 )
 from asyncdi._release import Owner, shielded
-from tests.fakes import Closable, Journal, Resource, async_gen, sync_gen
+from tests.fakes import (
+    Closable,
+    Journal,
+    Resource,
+    async_gen,
+    broken_async_teardown,
+    broken_teardown,
+    sync_gen,
+)
 
 
 def register_mixed(reg: Registry, journal: Journal) -> None:
     """Singletons of every release mechanism, created in the order a, b, c, d, e."""
 
-    def a() -> Iterator[str]:
-        yield from sync_gen("a", journal)
+    a = partial(sync_gen, "a", journal)
 
     async def b(a: str) -> AsyncIterator[str]:
         async for value in async_gen("b", journal):
@@ -76,11 +84,9 @@ async def test_release_follows_creation_order_not_declaration(reg: Registry) -> 
     """Release order is the reverse of when values were actually made."""
     journal = Journal()
 
-    def first() -> Iterator[str]:
-        yield from sync_gen("declared first", journal)
+    first = partial(sync_gen, "declared first", journal)
 
-    def second() -> Iterator[str]:
-        yield from sync_gen("declared second", journal)
+    second = partial(sync_gen, "declared second", journal)
 
     reg.register("first", first, scope=Scope.SINGLETON)
     reg.register("second", second, scope=Scope.SINGLETON)
@@ -174,11 +180,7 @@ async def test_a_second_cancel_during_release_skips_nothing(reg: Registry) -> No
 async def test_cancelled_body_still_raises_cancelled_when_a_finalizer_fails(reg: Registry) -> None:
     """A cancelled body propagates CancelledError; finalizer failures become notes."""
 
-    def broken() -> Iterator[str]:
-        try:
-            yield "x"
-        finally:
-            raise OSError("disk gone")
+    broken = partial(broken_teardown, "disk gone")
 
     reg.register("broken", broken, scope=Scope.SINGLETON)
 
@@ -198,11 +200,7 @@ async def test_cancelled_body_still_raises_cancelled_when_a_finalizer_fails(reg:
 async def test_timeout_still_raises_timeout_error_when_a_finalizer_fails(reg: Registry) -> None:
     """`asyncio.timeout` around a lifespan still raises TimeoutError if release fails."""
 
-    async def broken() -> AsyncIterator[str]:
-        try:
-            yield "x"
-        finally:
-            raise OSError("disk gone")
+    broken = partial(broken_async_teardown, "disk gone")
 
     reg.register("broken", broken, scope=Scope.REQUEST)
     with pytest.raises(TimeoutError):
@@ -214,11 +212,7 @@ async def test_timeout_still_raises_timeout_error_when_a_finalizer_fails(reg: Re
 async def test_task_group_sees_the_original_error(reg: Registry) -> None:
     """Inside a TaskGroup, a failing sibling's error survives a failing finalizer."""
 
-    def broken() -> Iterator[str]:
-        try:
-            yield "x"
-        finally:
-            raise OSError("finalizer failed")
+    broken = partial(broken_teardown, "finalizer failed")
 
     reg.register("broken", broken, scope=Scope.REQUEST)
 
@@ -270,8 +264,7 @@ async def test_failed_initialize_releases_what_was_made_for_it(reg: Registry) ->
     """If initialize() fails, values made for the value are released; the error keeps its type."""
     journal = Journal()
 
-    def connection() -> Iterator[str]:
-        yield from sync_gen("connection", journal)
+    connection = partial(sync_gen, "connection", journal)
 
     @resource
     class Client:
@@ -297,8 +290,7 @@ async def test_failed_service_initialize_releases_its_values(reg: Registry) -> N
     """A service whose initialize() fails releases what it resolved, then re-raises."""
     journal = Journal()
 
-    def connection() -> Iterator[str]:
-        yield from sync_gen("connection", journal)
+    connection = partial(sync_gen, "connection", journal)
 
     reg.register("connection", connection)
 
@@ -319,12 +311,9 @@ async def test_service_releases_its_instance_values_after_dispose(reg: Registry)
     """On exit a service runs dispose(), then releases its INSTANCE values newest first."""
     journal = Journal()
 
-    def first() -> Iterator[str]:
-        yield from sync_gen("first", journal)
+    first = partial(sync_gen, "first", journal)
 
-    async def second() -> AsyncIterator[str]:
-        async for value in async_gen("second", journal):
-            yield value
+    second = partial(async_gen, "second", journal)
 
     reg.register("first", first)
     reg.register("second", second)
@@ -388,8 +377,7 @@ async def test_eager_lifespan_makes_every_singleton_up_front(reg: Registry) -> N
     """lifespan(eager=True) creates each singleton on enter."""
     journal = Journal()
 
-    def db() -> Iterator[str]:
-        yield from sync_gen("db", journal)
+    db = partial(sync_gen, "db", journal)
 
     reg.register("db", db, scope=Scope.SINGLETON)
     async with reg.lifespan(eager=True):
@@ -409,8 +397,7 @@ def test_sync_lifespan_for_sync_graphs(reg: Registry) -> None:
     """`with registry.lifespan():` runs a sync-only graph and releases it."""
     journal = Journal()
 
-    def db() -> Iterator[str]:
-        yield from sync_gen("db", journal)
+    db = partial(sync_gen, "db", journal)
 
     reg.register("db", db, scope=Scope.SINGLETON)
     with reg.lifespan():
@@ -500,8 +487,7 @@ async def test_service_exit_finishes_despite_repeated_cancels(reg: Registry) -> 
     journal = Journal()
     disposing = asyncio.Event()
 
-    def connection() -> Iterator[str]:
-        yield from sync_gen("connection", journal)
+    connection = partial(sync_gen, "connection", journal)
 
     reg.register("connection", connection)
 
@@ -533,8 +519,7 @@ async def test_failing_eager_startup_releases_what_it_made(reg: Registry) -> Non
     """If an eager lifespan's singleton fails, those made before it are released."""
     journal = Journal()
 
-    def db() -> Iterator[str]:
-        yield from sync_gen("db", journal)
+    db = partial(sync_gen, "db", journal)
 
     def broken(db: str) -> str:
         raise ConnectionError("cache unreachable")
@@ -552,8 +537,7 @@ def test_failing_sync_eager_startup_releases_what_it_made(reg: Registry) -> None
     """The sync lifespan releases what an eager start made before a failure, too."""
     journal = Journal()
 
-    def db() -> Iterator[str]:
-        yield from sync_gen("db", journal)
+    db = partial(sync_gen, "db", journal)
 
     def broken(db: str) -> str:
         raise ConnectionError("cache unreachable")

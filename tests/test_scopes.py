@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
+from functools import partial
 
 import pytest
 
@@ -73,11 +74,9 @@ async def test_inner_scope_sees_outer_values_and_releases_its_own(reg: Registry)
     """A nested scope reuses outer values, makes its own new ones, and releases only those."""
     journal = Journal()
 
-    def user() -> Iterator[str]:
-        yield from sync_gen("user", journal)
+    user = partial(sync_gen, "user", journal)
 
-    def tx() -> Iterator[str]:
-        yield from sync_gen("tx", journal)
+    tx = partial(sync_gen, "tx", journal)
 
     reg.register("user", user, scope=Scope.REQUEST)
     reg.register("tx", tx, scope=Scope.REQUEST)
@@ -135,8 +134,7 @@ async def test_instance_values_resolved_in_a_scope_belong_to_it(reg: Registry) -
     """An INSTANCE value resolved directly inside a scope is released with the scope."""
     journal = Journal()
 
-    def temp() -> Iterator[str]:
-        yield from sync_gen("temp", journal)
+    temp = partial(sync_gen, "temp", journal)
 
     reg.register("temp", temp)
     async with reg.scope():
@@ -149,8 +147,7 @@ def test_sync_scope_for_sync_providers(reg: Registry) -> None:
     """`with registry.scope():` works for sync providers via get()."""
     journal = Journal()
 
-    def tx() -> Iterator[str]:
-        yield from sync_gen("tx", journal)
+    tx = partial(sync_gen, "tx", journal)
 
     reg.register("tx", tx, scope=Scope.REQUEST)
     with reg.scope():
