@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import subprocess
-import sys
 from pathlib import Path
+
+from tests.fakes import run_script
 
 BENCH = Path(__file__).resolve().parent.parent / "bench" / "bench.py"
 CASES = [
@@ -21,14 +22,8 @@ CASES = [
 
 
 def run_bench(*args: str) -> subprocess.CompletedProcess[str]:
-    """Run the benchmark script in a fresh interpreter and capture its output."""
-    return subprocess.run(
-        [sys.executable, str(BENCH), *args],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    """Run the script in a fresh interpreter and capture its output."""
+    return run_script(BENCH, *args)
 
 
 def test_quick_run_prints_table_and_targets() -> None:

@@ -179,10 +179,7 @@ async def test_a_second_cancel_during_release_skips_nothing(reg: Registry) -> No
 
 async def test_cancelled_body_still_raises_cancelled_when_a_finalizer_fails(reg: Registry) -> None:
     """A cancelled body propagates CancelledError; finalizer failures become notes."""
-
-    broken = partial(broken_teardown, "disk gone")
-
-    reg.register("broken", broken, scope=Scope.SINGLETON)
+    reg.register("broken", partial(broken_teardown, "disk gone"), scope=Scope.SINGLETON)
 
     async def body() -> None:
         async with reg.lifespan():
@@ -199,10 +196,7 @@ async def test_cancelled_body_still_raises_cancelled_when_a_finalizer_fails(reg:
 
 async def test_timeout_still_raises_timeout_error_when_a_finalizer_fails(reg: Registry) -> None:
     """`asyncio.timeout` around a lifespan still raises TimeoutError if release fails."""
-
-    broken = partial(broken_async_teardown, "disk gone")
-
-    reg.register("broken", broken, scope=Scope.REQUEST)
+    reg.register("broken", partial(broken_async_teardown, "disk gone"), scope=Scope.REQUEST)
     with pytest.raises(TimeoutError):
         async with asyncio.timeout(0.01), reg.lifespan(), reg.scope():
             await reg.resolve("broken")
@@ -211,10 +205,7 @@ async def test_timeout_still_raises_timeout_error_when_a_finalizer_fails(reg: Re
 
 async def test_task_group_sees_the_original_error(reg: Registry) -> None:
     """Inside a TaskGroup, a failing sibling's error survives a failing finalizer."""
-
-    broken = partial(broken_teardown, "finalizer failed")
-
-    reg.register("broken", broken, scope=Scope.REQUEST)
+    reg.register("broken", partial(broken_teardown, "finalizer failed"), scope=Scope.REQUEST)
 
     async def worker() -> None:
         async with reg.scope():

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import subprocess
-import sys
 from pathlib import Path
+
+from tests.fakes import run_script
 
 PEERS = Path(__file__).resolve().parent.parent / "bench" / "peers.py"
 ROWS = [
@@ -19,14 +20,8 @@ LIBRARIES = ["dishka", "wireup", "that-depends", "dependency-injector", "aioinje
 
 
 def run_peers(*args: str) -> subprocess.CompletedProcess[str]:
-    """Run the peer comparison in a fresh interpreter and capture its output."""
-    return subprocess.run(
-        [sys.executable, str(PEERS), *args],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    """Run the script in a fresh interpreter and capture its output."""
+    return run_script(PEERS, *args)
 
 
 def test_quick_run_prints_baselines_asyncdi_and_every_peer() -> None:
