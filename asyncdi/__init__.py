@@ -16,6 +16,9 @@ __all__ = [
     "DuplicateProviderError",
     "HealthReport",
     "HealthResult",
+    "Inject",
+    "InvalidArgumentError",
+    "InvalidNameError",
     "InvalidProviderError",
     "Lifespan",
     "MissingProviderError",
@@ -23,11 +26,13 @@ __all__ = [
     "NotAServiceError",
     "Overrides",
     "Provider",
+    "ProviderProtocolError",
     "ProviderStats",
     "Registry",
     "RegistryClosedError",
     "ReleaseError",
     "RequestScope",
+    "ReuseError",
     "Scope",
     "ScopeClosedError",
     "ServiceDisposedError",
@@ -46,17 +51,22 @@ from asyncdi._errors import (
     CaptiveDependencyError,
     CycleError,
     DuplicateProviderError,
+    InvalidArgumentError,
+    InvalidNameError,
     InvalidProviderError,
     MissingProviderError,
     NoActiveScopeError,
     NotAServiceError,
+    ProviderProtocolError,
     RegistryClosedError,
     ReleaseError,
+    ReuseError,
     ScopeClosedError,
     ServiceDisposedError,
     ValidationError,
 )
 from asyncdi._lifespan import Lifespan
+from asyncdi._markers import Inject
 from asyncdi._monitoring import HealthReport, HealthResult, ProviderStats
 from asyncdi._overrides import Overrides
 from asyncdi._provider import Provider

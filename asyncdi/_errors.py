@@ -16,12 +16,16 @@ __all__ = [
     "CaptiveDependencyError",
     "CycleError",
     "DuplicateProviderError",
+    "InvalidArgumentError",
+    "InvalidNameError",
     "InvalidProviderError",
     "MissingProviderError",
     "NoActiveScopeError",
     "NotAServiceError",
+    "ProviderProtocolError",
     "RegistryClosedError",
     "ReleaseError",
+    "ReuseError",
     "ScopeClosedError",
     "ServiceDisposedError",
     "ValidationError",
@@ -98,6 +102,61 @@ class DuplicateProviderError(ValueError, AsyncDIError):
             f"refusing to replace it with {self.new}. Pass replace=True to replace it on "
             "purpose, or registry.override() to swap it for a test."
         )
+
+
+class InvalidNameError(TypeError, AsyncDIError):
+    """A provider name that is not a non-empty Python identifier string."""
+
+    def __init__(self, where: str, name: object) -> None:
+        self.where = where
+        self.name = name
+        super().__init__(where)
+
+    def __str__(self) -> str:
+        try:
+            shown = repr(self.name)
+        except Exception:  # noqa: BLE001 - a broken __repr__ must not break the message
+            shown = f"<{type(self.name).__name__} object>"
+        return (
+            f"{self.where} takes a provider name, a non-empty Python identifier string such "
+            f"as 'db'; got {shown} ({type(self.name).__name__})."
+        )
+
+
+class InvalidArgumentError(ValueError, AsyncDIError):
+    """An argument to an asyncdi call has a value that cannot work."""
+
+    def __init__(self, where: str, problem: str) -> None:
+        self.where = where
+        self.problem = problem
+        super().__init__(problem)
+
+    def __str__(self) -> str:
+        return f"{self.where}: {self.problem}"
+
+
+class ReuseError(RuntimeError, AsyncDIError):
+    """A scope, lifespan, override or service was entered again, or nested wrongly."""
+
+    def __init__(self, what: str, advice: str) -> None:
+        self.what = what
+        self.advice = advice
+        super().__init__(what)
+
+    def __str__(self) -> str:
+        return f"{self.what}; {self.advice}"
+
+
+class ProviderProtocolError(RuntimeError, AsyncDIError):
+    """A provider broke its contract: a generator that never yields, or yields twice."""
+
+    def __init__(self, name: str, problem: str) -> None:
+        self.name = name
+        self.problem = problem
+        super().__init__(problem)
+
+    def __str__(self) -> str:
+        return f"provider {self.name!r} {self.problem}"
 
 
 class InvalidProviderError(TypeError, AsyncDIError):

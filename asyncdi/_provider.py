@@ -7,8 +7,8 @@ import inspect
 from collections.abc import Callable
 from typing import Any, Final
 
-from asyncdi._dependency import Dependency
 from asyncdi._errors import InvalidProviderError
+from asyncdi._markers import injected_name
 from asyncdi._scope import Scope
 
 __all__ = ["NO_DEFAULT", "Kind", "Param", "Provider", "describe"]
@@ -80,8 +80,9 @@ def _params_of(name: str, factory: Callable[..., Any]) -> tuple[Param, ...]:
             continue
         default = p.default
         dependency = p.name
-        if isinstance(default, Dependency):
-            dependency = default.name or p.name
+        marked = injected_name(default, p.name)
+        if marked is not None:
+            dependency = marked
             default = NO_DEFAULT
         params.append(Param(p.name, dependency, p.kind is not p.KEYWORD_ONLY, default))
         params[-1].positional_only = p.kind is p.POSITIONAL_ONLY

@@ -196,6 +196,18 @@ class Registry(SyncResolution):
         """Per provider: values created, released, live, failures, mean creation time."""
         return collect_stats(self)
 
+    def provider(self, name: str, /) -> Provider:
+        """The registered provider of ``name`` (its scope, kind and dependencies)."""
+        found = self._providers.get(name)
+        if found is None:
+            raise MissingProviderError(name, (), self._providers)
+        return found
+
+    @property
+    def services(self) -> tuple[type, ...]:
+        """Every ``AsyncService`` class bound to this registry, by qualified name."""
+        return tuple(sorted(self._services, key=lambda cls: cls.__qualname__))
+
     @property
     def names(self) -> tuple[str, ...]:
         """Every registered name, sorted."""
