@@ -6,6 +6,7 @@ need is made (``@provides("db", scope=Scope.SINGLETON)``), and ``await self.db``
 
 __all__ = [
     "AsyncDIError",
+    "AsyncHookError",
     "AsyncProviderError",
     "AsyncReleaseError",
     "AsyncService",
@@ -46,6 +47,7 @@ from asyncdi._decorators import provides, resource
 from asyncdi._dependency import Dependency
 from asyncdi._errors import (
     AsyncDIError,
+    AsyncHookError,
     AsyncProviderError,
     AsyncReleaseError,
     CaptiveDependencyError,

@@ -19,7 +19,7 @@ _NEVER: Any = object()
 class _NotAService:
     """Stands in for the registry of a class that has none; matches no cache."""
 
-    _epoch = None
+    _read_epoch = None
 
 
 _NOT_A_SERVICE: Any = _NotAService()
@@ -43,7 +43,7 @@ class Dependency(Generic[T]):
         "__orig_class__",
         "_cached_epoch",
         "_cached_future",
-        "_cached_provider",
+        "_cached_read",
         "attribute",
         "name",
         "owner",
@@ -51,19 +51,18 @@ class Dependency(Generic[T]):
     )
 
     def __init__(self, name: str | None = None) -> None:
-        if name is not None and (not isinstance(name, str) or not name.isidentifier()):
-            raise TypeError(
-                f"Dependency(name=...) takes a provider name, a Python identifier such as "
-                f"'db'; got {name!r}."
-            )
+        if name is not None and (type(name) is not str or not name.isidentifier()):
+            from asyncdi._errors import InvalidNameError
+
+            raise InvalidNameError("Dependency(name=...)", name)
         self.name = name
         self.attribute: str | None = None
         self.owner: type | None = None
-        # What the first read on an instance needs, valid while the registry's epoch
-        # holds: the done future of a made singleton, or the INSTANCE provider to call.
+        # What the first read on an instance needs, valid while the registry's read
+        # epoch holds: the done future of a made singleton, or the INSTANCE plan's read.
         self._cached_epoch: object = _NEVER
         self._cached_future: Any = None
-        self._cached_provider: Any = None
+        self._cached_read: Any = None
         self.path: tuple[str, ...] = ()  # the resolution path's first step: ("Cls.attr",)
 
     def __set_name__(self, owner: type, attribute: str) -> None:
@@ -87,15 +86,10 @@ class Dependency(Generic[T]):
         if instance is None:
             return self
         registry: Registry = getattr(type(instance), "__asyncdi_registry__", _NOT_A_SERVICE)
-        if registry._epoch is self._cached_epoch:
+        if registry._read_epoch is self._cached_epoch:
             future = self._cached_future
             if future is None:  # an INSTANCE provider: make a value for this instance
-                return registry._instance_value(
-                    self._cached_provider,
-                    self.path,
-                    instance,
-                    self.attribute,  # type: ignore[arg-type]
-                )
+                return self._cached_read(instance, self.attribute, self.path[0])  # type: ignore[no-any-return]
             try:  # setattr keeps CPython's compact instance values: see _keep
                 setattr(instance, self.attribute, future)  # type: ignore[arg-type]
             except Exception:  # noqa: BLE001
@@ -113,7 +107,7 @@ class Dependency(Generic[T]):
 
     def __repr__(self) -> str:
         registry = getattr(self.owner, "__asyncdi_registry__", None)
-        provider = registry._providers.get(self.name) if registry is not None else None
+        provider = registry._providers.get(self.name or "") if registry is not None else None
         scope = f", scope={provider.scope.name}" if provider is not None else ""
         where = f" on {self.label}" if self.attribute else ""
         return f"Dependency({self.name!r}{scope}){where}"

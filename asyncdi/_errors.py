@@ -11,6 +11,7 @@ from collections.abc import Iterable, Sequence
 
 __all__ = [
     "AsyncDIError",
+    "AsyncHookError",
     "AsyncProviderError",
     "AsyncReleaseError",
     "CaptiveDependencyError",
@@ -72,12 +73,31 @@ class MissingProviderError(LookupError, AsyncDIError):
 
 
 class CycleError(RecursionError, AsyncDIError):
-    """Providers depend on each other in a circle, so none of them can be made."""
+    """Providers depend on each other in a circle, so none of them can be made.
+
+    A cycle found while running (a provider's body resolving what is being made) is
+    built up as the error travels out through the creations: ``cycle`` is complete
+    once it reaches the creation it started from; the steps before it go to ``path``.
+    """
 
     def __init__(self, cycle: Sequence[str], path: Sequence[str] = ()) -> None:
         self.cycle = tuple(cycle)
         self.path = tuple(path)
         super().__init__(format_path(self.cycle))
+
+    @property
+    def complete(self) -> bool:
+        """Whether the cycle has come back to where it started."""
+        return len(self.cycle) > 1 and self.cycle[0] == self.cycle[-1]
+
+    def prefixed(self, steps: Sequence[str]) -> None:
+        """Steps that lead here, outermost first: they close the cycle, then form the path."""
+        for step in reversed(steps):
+            if self.complete:
+                self.path = (step, *self.path)
+            else:
+                self.cycle = (step, *self.cycle)
+        self.args = (format_path(self.cycle),)
 
     def __str__(self) -> str:
         cycle = format_path(self.cycle)
@@ -101,25 +121,6 @@ class DuplicateProviderError(ValueError, AsyncDIError):
             f"A provider named {self.name!r} is already registered ({self.existing}); "
             f"refusing to replace it with {self.new}. Pass replace=True to replace it on "
             "purpose, or registry.override() to swap it for a test."
-        )
-
-
-class InvalidNameError(TypeError, AsyncDIError):
-    """A provider name that is not a non-empty Python identifier string."""
-
-    def __init__(self, where: str, name: object) -> None:
-        self.where = where
-        self.name = name
-        super().__init__(where)
-
-    def __str__(self) -> str:
-        try:
-            shown = repr(self.name)
-        except Exception:  # noqa: BLE001 - a broken __repr__ must not break the message
-            shown = f"<{type(self.name).__name__} object>"
-        return (
-            f"{self.where} takes a provider name, a non-empty Python identifier string such "
-            f"as 'db'; got {shown} ({type(self.name).__name__})."
         )
 
 
@@ -171,6 +172,25 @@ class InvalidProviderError(TypeError, AsyncDIError):
         return f"Cannot register provider {self.name!r}: {self.problem}"
 
 
+class InvalidNameError(InvalidProviderError):
+    """A provider name that is not a non-empty Python identifier string."""
+
+    def __init__(self, where: str, name: object) -> None:
+        self.where = where
+        TypeError.__init__(self, where)
+        self.name = name  # type: ignore[assignment]
+
+    def __str__(self) -> str:
+        try:
+            shown = repr(self.name)
+        except Exception:  # noqa: BLE001 - a broken __repr__ must not break the message
+            shown = f"<{type(self.name).__name__} object>"
+        return (
+            f"{self.where} takes a provider name, a non-empty Python identifier string such "
+            f"as 'db'; got {shown} ({type(self.name).__name__})."
+        )
+
+
 class AsyncProviderError(TypeError, AsyncDIError):
     """The synchronous ``get`` met a provider or hook that must be awaited."""
 
@@ -184,6 +204,20 @@ class AsyncProviderError(TypeError, AsyncDIError):
         return (
             f"registry.get({self.name!r}) cannot make {self.what} synchronously"
             f"{_asked_by(self.path)}. Use `await registry.resolve({self.name!r})` instead."
+        )
+
+
+class AsyncHookError(TypeError, AsyncDIError):
+    """Synchronous code met an ``initialize()`` or ``dispose()`` hook that is async."""
+
+    def __init__(self, hook: str) -> None:
+        self.hook = hook
+        super().__init__(hook)
+
+    def __str__(self) -> str:
+        return (
+            f"{self.hook} is async, so it cannot run from synchronous code. Use the async "
+            "API (`await registry.resolve(...)`, `async with`) instead."
         )
 
 
@@ -250,9 +284,13 @@ class CaptiveDependencyError(RuntimeError, AsyncDIError):
         super().__init__(held)
 
     def __str__(self) -> str:
+        steps = [repr(step) if step.isidentifier() else step for step in self.path]
+        if steps:
+            steps[0] += " (SINGLETON)"
+            steps[-1] += " (REQUEST)"
         return (
             f"SINGLETON {self.holder!r} depends on REQUEST-scoped {self.held!r} "
-            f"({format_path(self.path)}): the singleton would keep one request's value "
+            f"({' -> '.join(steps)}): the singleton would keep one request's value "
             f"forever. Make {self.holder!r} REQUEST-scoped, or {self.held!r} longer-lived."
         )
 

@@ -1,73 +1,112 @@
 """Single flight: concurrent first awaits of one value share one creation.
 
-A :class:`Cell` holds one lazily made value of a registry or a request scope; a
-:class:`Slot` stands in a service instance for one of its dependencies. The first task
-to ask creates the value in its own task (so its context, overrides and request scope
-apply); tasks that ask meanwhile wait on futures of their own, so a waiter's
-cancellation never reaches the creator or the other waiters. A failure is handed to
-every waiter and not kept; if the creator is cancelled, the waiters start over and one
-of them creates.
+A :class:`Cell` keeps one singleton; a request scope keeps its values in plain dicts.
+While a value is made, a :class:`Flight` (or, in a request scope, just the creator's
+frame until someone waits) stands for the creation. Waiters wait on futures of their
+own event loop, so a waiter's cancellation never reaches the creator or the other
+waiters, and a waiter in another thread's loop is woken thread-safely. A failure is
+handed to every waiter and not kept; only a cancelled creator makes waiters retry.
+
+A creation knows the frame it runs in. A waiter that finds that frame executing is
+running inside the creation itself (a provider body asked for its own value): that is
+a cycle, reported at once instead of waiting forever. Frames of suspended coroutines
+have no ``f_back``; executing ones always have one.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import sys
+import threading
 from collections.abc import Generator
+from types import FrameType
 from typing import Any, Final
 
-__all__ = ["MAKING", "MISS", "Cell", "Slot", "done_future", "make_slot"]
+__all__ = ["MISS", "Cell", "Flight", "Slot", "done_future", "make_slot"]
 
-_RETRY: Final = object()
-MISS: Final = object()  # a Slot's value while it is being made
+MISS: Final = object()  # a Slot's value while it is being made; a dict's "not there"
 _running_loop = asyncio.get_running_loop
+_get_running_loop = asyncio._get_running_loop
 _Future = asyncio.Future
+_ident = threading.get_ident
 
-# The in-flight mark of a request value made the short way (in Engine.resolve),
-# and the creator recorded in the Cell a concurrent resolver turns that mark into.
-MAKING: Final = object()
+
+class Flight:
+    """One creation in progress, and the tasks waiting for it."""
+
+    __slots__ = ("frame", "thread", "waiters")
+
+    def __init__(self, frame: FrameType | None, thread: int | None = None) -> None:
+        self.frame = frame
+        self.thread = thread  # set for values shared across threads (singletons)
+        self.waiters: list[tuple[asyncio.AbstractEventLoop, asyncio.Future[Any]]] = []
+
+    def is_own(self) -> bool:
+        """Whether the creation is running right now in the caller's own call stack."""
+        frame = self.frame
+        if frame is None or frame.f_back is None:
+            return False
+        return self.thread is None or self.thread == _ident()
+
+    def waiter(self) -> asyncio.Future[Any]:
+        """A future of the running loop, resolved when this creation ends."""
+        loop = _running_loop()
+        future: asyncio.Future[Any] = loop.create_future()
+        self.waiters.append((loop, future))
+        return future
+
+    def finish(self, error: BaseException | None) -> None:
+        """Wake every waiter: with ``error``, or to look again (made, or cancelled)."""
+        waiters, self.waiters = self.waiters, []
+        if not waiters:
+            return
+        outcome = None if error is None or isinstance(error, asyncio.CancelledError) else error
+        here = _get_running_loop()
+        for loop, future in waiters:
+            if loop is here:
+                _deliver(future, outcome)
+            else:
+                # a loop that has closed has nobody waiting any more
+                with contextlib.suppress(RuntimeError):
+                    loop.call_soon_threadsafe(_deliver, future, outcome)
+
+
+def _deliver(future: asyncio.Future[Any], outcome: BaseException | None) -> None:
+    if not future.done():
+        future.set_result(outcome)
+
+
+async def wait_for(flight: Flight) -> None:
+    """Wait until ``flight`` ends; raise the creator's failure, if it failed."""
+    outcome = await flight.waiter()
+    if outcome is not None:
+        raise outcome
 
 
 class Cell:
-    """One value made at most once at a time, and kept once made."""
+    """One singleton: made at most once at a time, and kept once made."""
 
-    __slots__ = ("creator", "future", "ready", "value", "waiters")
+    __slots__ = ("flight", "future", "ready", "value")
 
     def __init__(self) -> None:
         self.value: Any = None
         self.ready = False
-        self.waiters: list[asyncio.Future[Any]] | None = None  # not None while in flight
-        self.creator: Any = None  # the coroutine making the value, while it runs
-        # a done future of a singleton's value, shared by every service instance reading it
+        self.flight: Flight | None = None
+        # a done future of the value, shared by every service instance reading it
         self.future: asyncio.Future[Any] | None = None
 
-    def set(self, value: Any) -> None:
-        """Keep ``value`` and wake every waiter."""
-        self.value = value
-        self.ready = True
-        waiters = self.waiters
-        self.waiters = None
-        if waiters:
-            for waiter in waiters:
-                if not waiter.done():
-                    waiter.set_result(None)
-
-    def fail(self, error: BaseException) -> None:
-        """Forget the attempt; waiters get ``error``, or retry if it was a cancellation."""
-        waiters = self.waiters
-        self.waiters = None
-        if waiters:
-            deliver = isinstance(error, Exception)
-            for waiter in waiters:
-                if not waiter.done():
-                    if deliver:
-                        waiter.set_exception(error)
-                    else:
-                        waiter.set_result(_RETRY)
+    def shared_future(self) -> asyncio.Future[Any]:
+        """The done future every service instance reading this singleton shares."""
+        future = self.future
+        if future is None:
+            future = self.future = done_future(self.value)
+        return future
 
 
-def done_future(loop: asyncio.AbstractEventLoop, value: Any) -> asyncio.Future[Any]:
-    """A future of ``value``, done already."""
-    future: asyncio.Future[Any] = _Future(loop=loop)
+def done_future(value: Any) -> asyncio.Future[Any]:
+    """A future of ``value``, done already (awaiting a done future never needs its loop)."""
+    future: asyncio.Future[Any] = _Future(loop=_running_loop())
     future.set_result(value)
     return future
 
@@ -78,17 +117,15 @@ class Slot:
     While the value is made, concurrent readers find the slot and wait on futures of
     their own, so one reader's cancellation never reaches the creation or the others.
     Once an INSTANCE value is made the slot holds it, and the first read after that
-    swaps in a done future: a value read once never pays for the future (~0.5 us on
-    CPython 3.11, most of it ``get_running_loop``), one read twice pays for it once.
+    swaps in a done future: a value read once never pays for the future.
     """
 
-    __slots__ = ("attribute", "instance", "value", "waiters")
+    __slots__ = ("attribute", "flight", "instance", "value")
 
-    # No __init__ (a call costs ~100 ns here): see make_slot(), or its inlined copies.
     instance: Any  # while in flight; a weak reference once made
     attribute: str
     value: Any
-    waiters: list[asyncio.Future[Any]] | None
+    flight: Flight | None
 
     def __await__(self) -> Generator[Any, None, Any]:
         value = self.value
@@ -97,32 +134,29 @@ class Slot:
             if instance is not None:
                 values = instance.__dict__
                 if values.get(self.attribute) is self:
-                    values[self.attribute] = done_future(_running_loop(), value)
+                    values[self.attribute] = done_future(value)
             return value
+        flight = self.flight
+        if flight is None:
+            flight = self.flight = Flight(None)
         instance = self.instance
-        waiter = _running_loop().create_future()
-        if self.waiters is None:
-            self.waiters = []
-        self.waiters.append(waiter)
-        yield from waiter  # the creation's exception, or a wake-up to read again
+        yield from wait_for(flight).__await__()
         return (yield from getattr(instance, self.attribute).__await__())
 
     def abandon(self, values: dict[str, Any], error: BaseException) -> None:
         """The creation failed: leave the instance's ``values`` and tell the waiters."""
         if values.get(self.attribute) is self:
             del values[self.attribute]
-        self.wake(error)
+        if self.flight is not None:
+            self.flight.finish(error)
 
-    def wake(self, error: BaseException | None) -> None:
-        """Hand ``error`` to every waiter, or tell them to read again."""
-        deliver = isinstance(error, Exception)
-        for waiter in self.waiters or ():
-            if not waiter.done():
-                if deliver:
-                    waiter.set_exception(error)  # type: ignore[arg-type]
-                else:
-                    waiter.set_result(_RETRY)
-        self.waiters = None
+    def made(self, value: Any, instance_ref: Any) -> None:
+        """Keep ``value`` and wake the readers that waited for it."""
+        self.value = value
+        self.instance = instance_ref  # a weak reference: no cycle through the instance
+        if self.flight is not None:
+            self.flight.finish(None)
+            self.flight = None
 
 
 def make_slot(instance: Any, attribute: str) -> Slot:
@@ -131,5 +165,8 @@ def make_slot(instance: Any, attribute: str) -> Slot:
     slot.instance = instance
     slot.attribute = attribute
     slot.value = MISS
-    slot.waiters = None
+    slot.flight = None
     return slot
+
+
+getframe = sys._getframe

@@ -5,6 +5,8 @@ from __future__ import annotations
 import inspect
 from typing import Any
 
+from asyncdi._errors import AsyncHookError
+
 __all__ = ["is_service", "start", "start_sync", "stop", "stop_needs_await", "stop_sync"]
 
 
@@ -17,16 +19,13 @@ def _refuse_awaitable(result: Any, what: str) -> None:
     if inspect.isawaitable(result):
         if inspect.iscoroutine(result):
             result.close()
-        raise TypeError(
-            f"{what} is async, so it cannot run from synchronous code. "
-            "Use the async API (`await registry.resolve(...)`, `async with`) instead."
-        )
+        raise AsyncHookError(what)
 
 
 async def start(value: Any) -> None:
     """Run the value's ``initialize()`` after creation."""
     if is_service(value):
-        await value.__asyncdi_start__()
+        await value.__asyncdi_start__(owned=True)
         return
     result = value.initialize() if hasattr(value, "initialize") else None
     if inspect.isawaitable(result):
@@ -36,7 +35,7 @@ async def start(value: Any) -> None:
 def start_sync(value: Any) -> None:
     """Run a sync ``initialize()``; refuse an async one."""
     if is_service(value):
-        value.__asyncdi_start_sync__()
+        value.__asyncdi_start_sync__(owned=True)
         return
     if hasattr(value, "initialize"):
         _refuse_awaitable(value.initialize(), f"{type(value).__qualname__}.initialize()")

@@ -3,23 +3,29 @@
 Nothing about an instance is kept anywhere else, so an unreferenced service is
 garbage-collected with everything it resolved. The state is made only when the
 instance first owns something or enters its lifecycle.
+
+An instance that owns values to release is also known to the request scope (or the
+registry's lifespan) it made them in: if the instance is never disposed, that owner
+releases them when it ends. Disposing the instance releases them first and takes the
+registration back, so nothing is released twice and nothing accumulates.
 """
 
 from __future__ import annotations
 
 from typing import Any, Final
 
-from asyncdi._release import Owner
+from asyncdi._release import Held, Mechanism, Owner
 
 __all__ = ["STATE_KEY", "InstanceState", "state_of"]
 
 STATE_KEY: Final = "_asyncdi_state"
+_OWNER: Final = Mechanism.OWNER
 
 
 class InstanceState(Owner):
     """The values one service instance owns, and where it is in its lifecycle."""
 
-    __slots__ = ("phase",)
+    __slots__ = ("owned", "phase", "registered_with")
 
     NEW: Final = 0
     ACTIVE: Final = 1
@@ -28,6 +34,8 @@ class InstanceState(Owner):
     def __init__(self, service: str) -> None:
         super().__init__(service)
         self.phase = InstanceState.NEW
+        self.owned = False  # made by a provider: its owner releases the instance itself
+        self.registered_with: Owner | None = None
 
     @property
     def service(self) -> str:
@@ -38,6 +46,43 @@ class InstanceState(Owner):
     def disposed(self) -> bool:
         """Whether the instance has been disposed and released its values."""
         return self.phase == InstanceState.DISPOSED
+
+    def adopt(self, held: list[Held], fallback: Owner) -> None:
+        """Own ``held``; make sure someone releases it if this instance never is."""
+        self.held += held
+        if self.owned or self.registered_with is not None:
+            return
+        fallback.held.append((_OWNER, self, None, None))
+        self.registered_with = fallback
+
+    def withdraw(self) -> None:
+        """Take back the registration with the owner of last resort (once released)."""
+        owner, self.registered_with = self.registered_with, None
+        if owner is None:
+            return
+        records = owner.held
+        for index in range(len(records) - 1, -1, -1):  # usually the newest record
+            if records[index][1] is self:
+                del records[index]
+                return
+
+    async def arelease(self, exc: BaseException | None = None) -> list[BaseException]:
+        """Release the instance's values, newest first; see :meth:`Owner.arelease`."""
+        errors = await super().arelease(exc)
+        self.withdraw()
+        return errors
+
+    def release_sync(self, exc: BaseException | None = None) -> list[BaseException]:
+        """Release from sync code; refused (and kept) if a release must be awaited."""
+        errors = super().release_sync(exc)
+        self.withdraw()
+        return errors
+
+    def pending(self) -> list[str]:
+        """The names of the values still waiting to be released."""
+        from asyncdi._release import held_name
+
+        return [held_name(h) for h in self.held]
 
 
 def state_of(instance: Any) -> InstanceState:

@@ -5,6 +5,8 @@ from __future__ import annotations
 from types import TracebackType
 from typing import TYPE_CHECKING
 
+from asyncdi._errors import ReuseError
+from asyncdi._graph import creation_order
 from asyncdi._release import finish_exit
 from asyncdi._scope import Scope
 
@@ -28,40 +30,50 @@ class Lifespan:
     def _open(self) -> None:
         registry = self.registry
         if self.state != "new":
-            raise RuntimeError("A lifespan is entered once; call registry.lifespan() again.")
+            raise ReuseError(
+                f"This lifespan of registry {registry.name!r} was entered already",
+                "a lifespan is entered once; call registry.lifespan() again.",
+            )
         if registry._lifespan is not None:
-            raise RuntimeError(
-                f"The lifespan of registry {registry.name!r} is already open; "
-                "enter registry.lifespan() once, around the whole program."
+            raise ReuseError(
+                f"The lifespan of registry {registry.name!r} is already open",
+                "enter registry.lifespan() once, around the whole program.",
             )
         if self.validate:
             registry.validate()
-        registry._closed = False
-        registry._singleton_owner.closed = False  # a registry may live many lifespans
-        registry._invalidate()
+        registry._root.closed = False  # a registry may live many lifespans
+        registry._graph_changed()
         registry._lifespan = self
         self.state = "open"
 
-    def _singleton_names(self) -> list[str]:
-        return [
-            name
-            for name, provider in self.registry._providers.items()
-            if provider.scope is Scope.SINGLETON
-        ]
+    def _singleton_order(self) -> list[str]:
+        """Every singleton, each after the ones it depends on (iteratively, any depth)."""
+        providers = self.registry._providers
+        order: list[str] = []
+        seen: set[str] = set()
+        for name, provider in providers.items():
+            if provider.scope is not Scope.SINGLETON or name in seen:
+                continue
+            for step in creation_order(providers, name):
+                if step not in seen:
+                    seen.add(step)
+                    if providers[step].scope is Scope.SINGLETON:
+                        order.append(step)
+        return order
 
     def _finish(self) -> None:
         registry = self.registry
-        registry._closed = True
         registry._lifespan = None
+        registry._root.closed = True
         registry._singletons.clear()
-        registry._invalidate()
+        registry._graph_changed()
         self.state = "closed"
 
     async def __aenter__(self) -> Lifespan:
         self._open()
         if self.eager:
             try:
-                for name in self._singleton_names():
+                for name in self._singleton_order():
                     await self.registry.resolve(name)
             except BaseException as error:
                 await self.__aexit__(type(error), error, error.__traceback__)
@@ -71,8 +83,10 @@ class Lifespan:
     async def __aexit__(
         self, et: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
+        if self.state != "open":
+            return
         try:
-            errors = await self.registry._singleton_owner.arelease(exc)
+            errors = await self.registry._root.arelease(exc)
         finally:
             self._finish()
         finish_exit(f"the lifespan of registry {self.registry.name!r}", exc, errors)
@@ -81,7 +95,7 @@ class Lifespan:
         self._open()
         if self.eager:
             try:
-                for name in self._singleton_names():
+                for name in self._singleton_order():
                     self.registry.get(name)
             except BaseException as error:
                 self.__exit__(type(error), error, error.__traceback__)
@@ -91,12 +105,14 @@ class Lifespan:
     def __exit__(
         self, et: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
+        if self.state != "open":
+            return
         try:
-            errors = self.registry._singleton_owner.release_sync(exc)
+            errors = self.registry._root.release_sync(exc)
         finally:
             self._finish()
         finish_exit(f"the lifespan of registry {self.registry.name!r}", exc, errors)
 
     def __repr__(self) -> str:
-        owned = len(self.registry._singleton_owner.held)
+        owned = len(self.registry._root.held)
         return f"<Lifespan {self.state}, {owned} values owned>"

@@ -9,11 +9,12 @@ import time
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any, Literal
 
+from asyncdi._errors import InvalidArgumentError
 from asyncdi._provider import Kind
 
 if TYPE_CHECKING:
-    from asyncdi._engine import Engine
     from asyncdi._provider import Provider
+    from asyncdi._registry import Registry as Engine
 
 __all__ = ["HealthReport", "HealthResult", "ProviderStats", "check_health", "collect_stats"]
 
@@ -79,9 +80,17 @@ def _live_values(engine: Engine) -> list[tuple[str, Any]]:
     each request). Outer scopes come first, then inner ones.
     """
     values: list[tuple[str, Any]] = []
-    for provider, cell in list(engine._singletons.items()):
-        if cell.ready:
+    seen: set[int] = set()
+    view = engine._view()
+    overridden = view.overrides.singletons if view.overrides is not None else {}
+    for provider, cell in [*engine._singletons.items(), *overridden.items()]:
+        if cell.ready and id(cell) not in seen:
+            seen.add(id(cell))
             values.append((provider.name, cell.value))
+    for name in sorted(view.providers):
+        provider = view.providers[name]
+        if provider.kind is Kind.VALUE:
+            values.append((name, provider.value))
     scopes = []
     scope = engine._scope_var.get()
     while scope is not None:
@@ -115,8 +124,11 @@ def _ms(started: float) -> float:
 
 async def check_health(engine: Engine, timeout: float) -> HealthReport:  # noqa: ASYNC109
     """Run every live value's ``health_check()`` concurrently, each under ``timeout``."""
-    if timeout <= 0:
-        raise ValueError(f"health(timeout=...) must be positive seconds, got {timeout!r}")
+    if isinstance(timeout, bool) or not isinstance(timeout, int | float) or not timeout > 0:
+        raise InvalidArgumentError(
+            "registry.health(timeout=...)",
+            f"the timeout must be a positive number of seconds, got {timeout!r}.",
+        )
     checks = [
         _check(name, check, timeout)
         for name, value in _live_values(engine)
@@ -127,11 +139,8 @@ async def check_health(engine: Engine, timeout: float) -> HealthReport:  # noqa:
 
 
 def _live(provider: Provider) -> int:
-    """Values made and not yet released. A generator provider's values are all held,
-    so its count of made values is its count of held ones (the hot path skips one)."""
-    if provider.kind in (Kind.GENERATOR, Kind.ASYNC_GENERATOR):
-        return provider.created - provider.released
-    return provider.held_made - provider.released
+    """Values handed to an owner for release and not yet released."""
+    return provider.held - provider.released
 
 
 def collect_stats(engine: Engine) -> dict[str, ProviderStats]:

@@ -1,71 +1,110 @@
-"""Overrides: swap values or providers for the current context only."""
+"""Overrides: swap values or providers for the current context, or for the process.
+
+An override is a :class:`~asyncdi._plans.View` of the registry with its records on
+top. While it is entered, resolution in its context (the task that entered it and the
+tasks started inside) uses that view; everything else keeps the registry's own. Once
+it exits it applies nowhere, not even in a task that was started inside and outlives
+the block: such a task goes back to what is around it. Singletons that depend on an
+overridden name are made again for the override and kept with it, so nobody outside
+ever sees them; their release still belongs to the registry's lifespan.
+"""
 
 from __future__ import annotations
 
-from contextvars import Token
+from collections import ChainMap
+from collections.abc import Mapping
 from types import TracebackType
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
+from asyncdi._errors import ReuseError
 from asyncdi._flight import Cell
+from asyncdi._plans import View
 
 if TYPE_CHECKING:
-    from asyncdi._engine import Engine
     from asyncdi._provider import Provider
+    from asyncdi._registry import Registry
 
 __all__ = ["Overrides"]
 
 
 class Overrides:
-    """The overrides in force in one context, merged with the ones around them.
-
-    Singletons that depend on an overridden name are made again under the override
-    and kept here, not in the registry, so nobody outside the override sees them.
-    Their release still belongs to the registry's lifespan.
-    """
+    """Overrides of some names, for one context (or, ``process_wide``, every context)."""
 
     __slots__ = (
-        "_engine",
-        "_entered",
-        "_parent",
+        "_registry",
+        "_state",
         "_token",
-        "_var",
         "names",
+        "parent",
+        "process_wide",
         "providers",
         "singletons",
+        "view",
     )
 
-    def __init__(self, engine: Engine, providers: dict[str, Provider]) -> None:
-        self._engine = engine
-        self._var = engine._override_var
-        self._parent: Overrides | None = None
-        self._entered = False
+    def __init__(
+        self, registry: Registry, providers: dict[str, Provider], *, process_wide: bool
+    ) -> None:
+        self._registry = registry
         self.providers = providers
         self.names = frozenset(providers)
+        self.process_wide = process_wide
+        self.parent: Overrides | None = None
         self.singletons: dict[Provider, Cell] = {}
-        self._token: Token[Overrides | None] | None = None
+        self.view: View | None = None
+        self._token: Any = None
+        self._state = "new"
+
+    @property
+    def active(self) -> bool:
+        """Whether the override is in force (entered and not yet exited)."""
+        return self._state == "active"
 
     def __enter__(self) -> Overrides:
-        if self._entered:
-            raise RuntimeError("An override can be entered once; call registry.override() again.")
-        self._entered = True
-        parent = self._parent = self._var.get()
-        if parent is not None:
-            self.providers = {**parent.providers, **self.providers}
-            self.names = frozenset(self.providers)
-        self._token = self._var.set(self)
-        self._engine._override_entered()
+        if self._state != "new":
+            raise ReuseError(
+                "This override was entered already",
+                "an override is entered once; call registry.override(...) again.",
+            )
+        registry = self._registry
+        parent = None if self.process_wide else registry._override_var.get()
+        while parent is not None and not parent.active:
+            parent = parent.parent
+        if parent is None:
+            parent = registry._process_override
+        self.parent = parent
+        maps: list[Mapping[str, Provider]] = [self.providers]
+        names = set(self.names)
+        while parent is not None:
+            maps.append(parent.providers)
+            names |= parent.names
+            parent = parent.parent
+        self.names = frozenset(names)
+        self.view = View(registry, ChainMap(*maps, registry._providers), self)  # type: ignore[arg-type]
+        self._state = "active"
+        if self.process_wide:
+            registry._process_override = self
+        else:
+            self._token = registry._override_var.set(self)
+        registry._overrides_changed(+1)
         return self
 
     def __exit__(
         self, et: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
-        token, self._token = self._token, None
-        if token is not None:
-            self._engine._override_left()
+        if self._state != "active":
+            return
+        self._state = "exited"
+        registry = self._registry
+        if self.process_wide:
+            if registry._process_override is self:
+                registry._process_override = self.parent
+        else:
             try:
-                self._var.reset(token)
+                registry._override_var.reset(self._token)
             except ValueError:  # left in another context than it was entered in
-                self._var.set(self._parent)
+                registry._override_var.set(self.parent)
+        registry._overrides_changed(-1)
         self.singletons.clear()
 
     async def __aenter__(self) -> Overrides:
@@ -77,5 +116,5 @@ class Overrides:
         self.__exit__(et, exc, tb)
 
     def __repr__(self) -> str:
-        state = "active" if self._token is not None else "inactive"
-        return f"<Overrides {state}: {', '.join(sorted(self.names))}>"
+        where = "process-wide" if self.process_wide else "in its context"
+        return f"<Overrides {self._state} {where}: {', '.join(sorted(self.providers))}>"

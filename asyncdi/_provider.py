@@ -1,21 +1,39 @@
-"""What a registry knows about one provider: its kind, scope and parameters."""
+"""What a registry knows about one provider: its kind, scope, parameters and release.
+
+Everything here is decided once, at registration: how the provider is called, what its
+parameters ask for, and how its values are released. The plans (``_compiler.py``) read
+these facts; nothing is found out per value except, for a plain function, whether the
+type it returned has lifecycle hooks (one dict lookup, see ``mechanism_of_type``).
+"""
 
 from __future__ import annotations
 
 import enum
 import inspect
+import types
+import typing
 from collections.abc import Callable
 from typing import Any, Final
 
-from asyncdi._errors import InvalidProviderError
+from asyncdi._errors import InvalidNameError, InvalidProviderError
 from asyncdi._markers import injected_name
+from asyncdi._release import Mechanism
 from asyncdi._scope import Scope
 
-__all__ = ["NO_DEFAULT", "Kind", "Param", "Provider", "describe"]
+__all__ = [
+    "DYNAMIC",
+    "NO_DEFAULT",
+    "Kind",
+    "Param",
+    "Provider",
+    "check_name",
+    "describe",
+    "mechanism_of_type",
+]
 
 
 class Kind(enum.Enum):
-    """How a provider is called and how its value is released."""
+    """How a provider is called."""
 
     SYNC = "sync function"
     ASYNC = "async function"
@@ -26,19 +44,40 @@ class Kind(enum.Enum):
 
 
 NO_DEFAULT: Final = inspect.Parameter.empty
+DYNAMIC: Final = -1  # a plain function: the mechanism depends on the type it returns
+
+
+def check_name(where: str, name: object) -> str:
+    """``name`` if it is a provider name, else the error that says what a name is."""
+    if type(name) is not str or not name.isidentifier():
+        raise InvalidNameError(where, name)
+    return name
 
 
 class Param:
     """One parameter of a provider and the registered name that fills it."""
 
-    __slots__ = ("default", "dependency", "parameter", "positional", "positional_only")
+    __slots__ = ("default", "dependency", "keyword_only", "parameter", "positional_only")
 
-    def __init__(self, parameter: str, dependency: str, positional: bool, default: Any) -> None:
+    def __init__(
+        self,
+        parameter: str,
+        dependency: str,
+        *,
+        keyword_only: bool,
+        positional_only: bool,
+        default: Any,
+    ) -> None:
         self.parameter = parameter
         self.dependency = dependency
-        self.positional = positional
-        self.positional_only = False
+        self.keyword_only = keyword_only
+        self.positional_only = positional_only
         self.default = default
+
+    @property
+    def required(self) -> bool:
+        """Whether a missing provider for this parameter is an error."""
+        return self.default is NO_DEFAULT
 
     def __repr__(self) -> str:
         return f"Param({self.parameter!r} <- {self.dependency!r})"
@@ -51,27 +90,41 @@ def describe(factory: object) -> str:
     return f"{module}.{qualname}" if module and module != "builtins" else str(qualname)
 
 
-def _kind_of(name: str, factory: object) -> Kind:
+def _class_of(factory: object) -> type | None:
+    """The class a factory is: itself, or the origin of ``Box[int]``."""
     if inspect.isclass(factory):
+        return factory
+    origin = typing.get_origin(factory)
+    if inspect.isclass(origin) and isinstance(factory, types.GenericAlias | typing._GenericAlias):  # type: ignore[attr-defined]
+        return origin
+    return None
+
+
+def _kind_of(name: str, factory: object) -> Kind:
+    if _class_of(factory) is not None:
         return Kind.CLASS
-    if inspect.isasyncgenfunction(factory):
-        return Kind.ASYNC_GENERATOR
-    if inspect.isgeneratorfunction(factory):
-        return Kind.GENERATOR
-    if inspect.iscoroutinefunction(factory):
-        return Kind.ASYNC
-    if callable(factory):
-        return Kind.SYNC
-    raise InvalidProviderError(
-        name,
-        f"{factory!r} is not callable. Pass a function, a class, or use "
-        f"registry.register({name!r}, value=...) to register a ready value.",
-    )
+    if not callable(factory):
+        raise InvalidProviderError(
+            name,
+            f"{factory!r} is not callable. Pass a function, a class, or use "
+            f"registry.register({name!r}, value=...) to register a ready value.",
+        )
+    call = factory if inspect.isroutine(factory) or isinstance(factory, type) else None
+    candidates = [factory] if call is not None else [factory, type(factory).__call__]
+    for candidate in candidates:
+        if inspect.isasyncgenfunction(candidate):
+            return Kind.ASYNC_GENERATOR
+        if inspect.isgeneratorfunction(candidate):
+            return Kind.GENERATOR
+        if inspect.iscoroutinefunction(candidate):
+            return Kind.ASYNC
+    return Kind.SYNC
 
 
-def _params_of(name: str, factory: Callable[..., Any]) -> tuple[Param, ...]:
+def _params_of(factory: Any) -> tuple[Param, ...]:
+    cls = _class_of(factory)
     try:
-        signature = inspect.signature(factory)
+        signature = inspect.signature(cls if cls is not None else factory)
     except (TypeError, ValueError):  # builtins without a signature take no injected args
         return ()
     params: list[Param] = []
@@ -79,40 +132,56 @@ def _params_of(name: str, factory: Callable[..., Any]) -> tuple[Param, ...]:
         if p.kind in (p.VAR_POSITIONAL, p.VAR_KEYWORD):
             continue
         default = p.default
-        dependency = p.name
-        marked = injected_name(default, p.name)
-        if marked is not None:
-            dependency = marked
+        dependency = injected_name(default, p.name)
+        if dependency is None:
+            dependency = p.name
+        else:
             default = NO_DEFAULT
-        params.append(Param(p.name, dependency, p.kind is not p.KEYWORD_ONLY, default))
-        params[-1].positional_only = p.kind is p.POSITIONAL_ONLY
+        params.append(
+            Param(
+                p.name,
+                dependency,
+                keyword_only=p.kind is p.KEYWORD_ONLY,
+                positional_only=p.kind is p.POSITIONAL_ONLY,
+                default=default,
+            )
+        )
     return tuple(params)
 
 
+def _lifecycle_mechanism(cls: type) -> int:
+    return Mechanism.HOOKS if getattr(cls, "__asyncdi_lifecycle__", None) else Mechanism.NONE
+
+
+_TYPE_MECHANISMS: dict[type, int] = {}
+
+
+def mechanism_of_type(value_type: type) -> int:
+    """How a value of ``value_type`` made by a plain function is released (cached)."""
+    mechanism = _TYPE_MECHANISMS.get(value_type)
+    if mechanism is None:
+        mechanism = _TYPE_MECHANISMS[value_type] = _lifecycle_mechanism(value_type)
+    return mechanism
+
+
 class Provider:
-    """A registered way to make the value of one name."""
+    """A registered way to make the value of one name, and its counters."""
 
     __slots__ = (
         "__weakref__",
-        "all_positional",
-        "cached_args",
-        "cached_args_epoch",
         "close",
         "created",
         "creation_ns",
         "factory",
         "failures",
-        "fast_epoch",
-        "fast_instance",
-        "fast_request",
-        "held_made",
+        "held",
         "kind",
+        "mechanism",
         "name",
         "params",
-        "plain_type",
-        "ready",
         "released",
         "scope",
+        "service",
         "timed",
         "value",
     )
@@ -127,69 +196,77 @@ class Provider:
         value: Any = None,
         is_value: bool = False,
     ) -> None:
-        if not isinstance(name, str) or not name.isidentifier():
-            raise InvalidProviderError(
-                str(name), "a provider name must be a Python identifier, e.g. 'db'."
-            )
+        self.name = check_name("register(name, ...)", name)
         if not isinstance(scope, Scope):
             raise InvalidProviderError(
                 name, f"scope must be a Scope (Scope.SINGLETON, ...), not {scope!r}."
             )
-        self.name = name
+        if type(close) is not bool:
+            raise InvalidProviderError(name, f"close must be True or False, not {close!r}.")
         self.scope = scope
         self.close = close
         self.value = value
+        self.service: type | None = None  # an AsyncService class this provider makes
         if is_value:
             self.factory: Callable[..., Any] = _no_factory
             self.kind = Kind.VALUE
             self.params: tuple[Param, ...] = ()
+            self.mechanism = Mechanism.NONE
         else:
             if factory is None:
                 raise InvalidProviderError(name, "no provider given: pass a callable or value=.")
-            self.factory = inspect.unwrap(factory) if _is_provides_wrapper(factory) else factory
-            self.kind = _kind_of(name, self.factory)
-            self.params = _params_of(name, self.factory)
-        if close and self.kind in (Kind.GENERATOR, Kind.ASYNC_GENERATOR):
-            raise InvalidProviderError(
-                name,
-                f"close=True on a {self.kind.value}: its code after `yield` already "
-                "releases the value. Remove close=True.",
-            )
+            if getattr(factory, "_self_asyncdi_provider_wrapper", False) is True:
+                factory = inspect.unwrap(factory)
+            self.factory = factory
+            self.kind = _kind_of(name, factory)
+            self.params = _params_of(factory)
+            self.mechanism = self._mechanism()
+            cls = _class_of(factory)
+            if cls is not None and getattr(type(cls), "__asyncdi_metaclass__", False):
+                self.service = cls
         self.created = 0
         self.released = 0
-        self.held_made = 0  # values made that an owner holds for release (live: - released)
+        self.held = 0  # values handed to an owner for release; live = held - released
         self.failures = 0
         self.creation_ns = 0  # summed over the `timed` creations that were sampled
         self.timed = 0
-        self.cached_args: list[Any] = []  # the resolved arguments, valid for one version
-        self.cached_args_epoch: object = None  # the registry epoch cached_args belong to
-        self.ready: Any = None  # for a value: a done future of it, shared by every reader
-        self.plain_type: type | None = None  # a type of value this made with no teardown
-        self.all_positional = all(p.positional and p.default is NO_DEFAULT for p in self.params)
-        # Eligible for the short way of making a request value (Engine._make_in_scope).
-        self.fast_request = (
-            scope is Scope.REQUEST and self.kind is Kind.ASYNC_GENERATOR and self.all_positional
-        )
-        # Eligible for the short way of making an instance's dependency.
-        self.fast_instance = (
-            scope is Scope.INSTANCE
-            and self.kind in (Kind.ASYNC, Kind.CLASS)
-            and self.all_positional
-            and not close
-        )
-        # The registry epoch in which fast_request holds and cached_args are valid: one
-        # identity check tells resolve() it may take the short way.
-        self.fast_epoch: object = None
+
+    def _mechanism(self) -> int:
+        kind = self.kind
+        if kind in (Kind.GENERATOR, Kind.ASYNC_GENERATOR):
+            if self.close:
+                raise InvalidProviderError(
+                    self.name,
+                    f"close=True on a {kind.value}: its code after `yield` already releases "
+                    "the value. Remove close=True.",
+                )
+            return Mechanism.GENERATOR if kind is Kind.GENERATOR else Mechanism.ASYNC_GENERATOR
+        if self.close:
+            return Mechanism.CLOSE
+        if kind is Kind.CLASS:
+            return _lifecycle_mechanism(_class_of(self.factory))  # type: ignore[arg-type]
+        return DYNAMIC
 
     @property
     def dependencies(self) -> tuple[str, ...]:
         """The registered names this provider's parameters ask for."""
         return tuple(p.dependency for p in self.params)
 
+    @property
+    def service_dependencies(self) -> tuple[tuple[str, str], ...]:
+        """``(label, name)`` of each ``Dependency`` of the service class this makes."""
+        if self.service is None:
+            return ()
+        declared = getattr(self.service, "__dependencies__", {})
+        return tuple((d.label, d.name) for d in declared.values())
+
     def describe(self) -> str:
         """The provider's kind and callable, for messages."""
         if self.kind is Kind.VALUE:
-            return f"value {self.value!r}"
+            try:
+                return f"value {self.value!r}"
+            except Exception:  # noqa: BLE001 - a broken __repr__ must not break messages
+                return f"value of type {type(self.value).__name__}"
         return f"{self.kind.value} {describe(self.factory)}"
 
     def __repr__(self) -> str:
@@ -198,7 +275,3 @@ class Provider:
 
 def _no_factory() -> Any:  # pragma: no cover - value providers are never called
     raise AssertionError
-
-
-def _is_provides_wrapper(factory: object) -> bool:
-    return getattr(factory, "_self_asyncdi_provider_wrapper", False) is True

@@ -1,30 +1,51 @@
-"""``Registry``: the names a program can resolve, and how each value is made."""
+"""``Registry``: the names a program can resolve, and how each value is made.
+
+The registry is a facade over parts that each own one concept: the providers
+(``_provider``), the views and plans built from them (``_plans``, ``_codegen``), the
+owners that release values (``_release``, ``_request_scope``, ``_lifespan``), and the
+overrides (``_overrides``). It keeps the state they share: the singletons' cells, the
+root owner, the context variables, a lock, and two epochs (the graph's, which plans
+follow, and the reads', which ``Dependency`` caches follow).
+"""
 
 from __future__ import annotations
 
+import threading
 import weakref
-from collections.abc import Callable, Mapping
-from typing import Any, TypeVar, overload
+from collections.abc import Callable, Coroutine, Mapping
+from contextvars import ContextVar
+from typing import TYPE_CHECKING, Any, TypeVar, overload
 
-from asyncdi._engine import resolving_path
-from asyncdi._errors import DuplicateProviderError, MissingProviderError
+from asyncdi._errors import (
+    AsyncDIError,
+    DuplicateProviderError,
+    InvalidProviderError,
+    MissingProviderError,
+)
+from asyncdi._flight import Cell, make_slot
 from asyncdi._lifespan import Lifespan
 from asyncdi._monitoring import HealthReport, ProviderStats, check_health, collect_stats
 from asyncdi._overrides import Overrides
-from asyncdi._provider import Provider
+from asyncdi._paths import prefix_path
+from asyncdi._plans import Plan, View
+from asyncdi._provider import Kind, Provider, check_name
+from asyncdi._release import Owner
 from asyncdi._request_scope import RequestScope
 from asyncdi._scope import Scope
-from asyncdi._sync_resolution import SyncResolution
 from asyncdi._validation import validate
+
+if TYPE_CHECKING:
+    from asyncdi._dependency import Dependency
 
 __all__ = ["Registry", "registry"]
 
 F = TypeVar("F", bound=Callable[..., Any])
-# Enum members cost ~90 ns to read on CPython 3.11: hot paths use module constants.
 _MISSING: Any = object()
+_SINGLETON = Scope.SINGLETON
+_INSTANCE = Scope.INSTANCE
 
 
-class Registry(SyncResolution):
+class Registry:
     """Maps names to providers and owns the values it makes.
 
     Register with :meth:`provides` / :meth:`register`; resolve with ``await``
@@ -34,9 +55,55 @@ class Registry(SyncResolution):
     """
 
     def __init__(self, name: str = "registry") -> None:
-        super().__init__(name)
+        self.name = name
+        self.label = f"registry {name!r}"
+        self._providers: dict[str, Provider] = {}
         self._services: weakref.WeakSet[type] = weakref.WeakSet()
+        self._singletons: dict[Provider, Cell] = {}
+        self._root = Owner(f"the singletons of registry {name!r}")
+        self._lock = threading.RLock()
+        self._scope_var: ContextVar[RequestScope | None] = ContextVar(
+            f"asyncdi.scope.{name}", default=None
+        )
+        self._override_var: ContextVar[Overrides | None] = ContextVar(
+            f"asyncdi.override.{name}", default=None
+        )
+        self._process_override: Overrides | None = None
+        self._active_overrides = 0
         self._lifespan: Lifespan | None = None
+        # Replaced whenever plans could be stale (registration, a lifespan opening or
+        # closing), and, for Dependency caches, also when an override comes or goes.
+        self._graph_epoch = object()
+        self._read_epoch = object()
+        self._base = View(self, self._providers)
+        self._plans = self._base.plans  # the base view's plans, read by resolve()
+
+    # -- epochs -------------------------------------------------------------------------
+
+    def _graph_changed(self) -> None:
+        with self._lock:
+            self._graph_epoch = object()
+            self._read_epoch = object()
+            self._base.plans = self._plans = {}
+            self._base.epoch = self._graph_epoch
+
+    def _overrides_changed(self, delta: int) -> None:
+        with self._lock:
+            self._active_overrides += delta
+            self._read_epoch = object()
+
+    def _view(self) -> View:
+        """The view of the current context: the innermost active override, or our own."""
+        if not self._active_overrides:
+            return self._base
+        overrides = self._override_var.get()
+        while overrides is not None and not overrides.active:
+            overrides = overrides.parent
+        if overrides is None:
+            overrides = self._process_override
+        if overrides is None or overrides.view is None:
+            return self._base
+        return overrides.view
 
     # -- registration -----------------------------------------------------------------
 
@@ -53,23 +120,29 @@ class Registry(SyncResolution):
         """Register ``provider`` (or a ready ``value``) under ``name``.
 
         ``provider`` may be a sync or async function, a sync or async generator function
-        (the value is what it yields; the code after ``yield`` releases it), or a class.
-        Its parameters are filled by name from this registry. ``close=True`` releases
-        the value through its ``aclose()``/``close()``. Registering a taken name raises
+        (the value is what it yields; the code after ``yield`` releases it), or a class
+        (also a parameterised generic alias such as ``Box[int]``). Its parameters are
+        filled by name from this registry. ``close=True`` releases the value through its
+        ``aclose()``/``close()``. Registering a taken name raises
         :class:`~asyncdi.DuplicateProviderError` unless ``replace=True``.
         """
+        check_name("register(name, ...)", name)
+        if type(replace) is not bool:
+            raise InvalidProviderError(name, f"replace must be True or False, not {replace!r}.")
         if value is not _MISSING:
             if provider is not None:
-                raise TypeError(f"register({name!r}, ...) takes a provider or value=, not both.")
+                raise InvalidProviderError(
+                    name, f"register({name!r}, ...) takes a provider or value=, not both."
+                )
             record = Provider(name, None, Scope.SINGLETON, value=value, is_value=True)
         else:
             record = Provider(name, provider, scope, close=close)
-        existing = self._providers.get(name)
-        if existing is not None and not replace:
-            raise DuplicateProviderError(name, existing.describe(), record.describe())
-        self._providers[name] = record
-        self._closures.clear()
-        self._invalidate()
+        with self._lock:
+            existing = self._providers.get(name)
+            if existing is not None and not replace:
+                raise DuplicateProviderError(name, existing.describe(), record.describe())
+            self._providers[name] = record
+            self._graph_changed()
         return record
 
     @overload
@@ -106,6 +179,8 @@ class Registry(SyncResolution):
             factory = name
             self.register(factory.__name__, factory, scope=scope, close=close, replace=replace)
             return keep_callable(factory)
+        if name is not None:
+            check_name("@provides(name)", name)
 
         def decorate(factory: F) -> F:
             self.register(
@@ -117,12 +192,23 @@ class Registry(SyncResolution):
 
     def unregister(self, name: str) -> None:
         """Remove the provider of ``name``; values already made are not touched."""
-        if self._providers.pop(name, None) is None:
-            raise MissingProviderError(name, (), self._providers)
-        self._closures.clear()
-        self._invalidate()
+        with self._lock:
+            if self._providers.pop(name, None) is None:
+                raise MissingProviderError(name, (), self._providers)
+            self._graph_changed()
 
     # -- resolution -------------------------------------------------------------------
+
+    def resolve(self, name: str, /) -> Coroutine[Any, Any, Any]:
+        """Make, or find, the value of ``name`` in the current context (``await`` it)."""
+        plan = None if self._active_overrides else self._plans.get(name)
+        if plan is None or not plan.generated:
+            try:
+                plan = self._plan(name)
+            except AsyncDIError as error:
+                return _raise(error)
+        scope = self._scope_var.get()
+        return plan.aget(scope, self._root if scope is None else scope)  # type: ignore[no-any-return]
 
     def get(self, name: str, /) -> Any:
         """Synchronous :meth:`resolve`, for sync providers; thread-safe for singletons.
@@ -130,10 +216,90 @@ class Registry(SyncResolution):
         An async provider (or async ``initialize``) raises
         :class:`~asyncdi.AsyncProviderError`, which names ``await registry.resolve``.
         """
-        engine = self
-        path = resolving_path()
-        provider = engine._provider(name, path)
-        return engine._get(provider, path, engine._default_owner(), None)
+        plan = None if self._active_overrides else self._plans.get(name)
+        if plan is None or not plan.generated:
+            plan = self._plan(name)
+        scope = self._scope_var.get()
+        return plan.get(scope, self._root if scope is None else scope)
+
+    def _plan(self, name: object) -> Plan:
+        check_name("resolve(name)", name)
+        return self._view().plan(name)  # type: ignore[arg-type]
+
+    # -- first reads of service attributes (see Dependency.__get__) ---------------------
+
+    def _first_read(self, dependency: Dependency[Any], instance: Any) -> Any:
+        name: str = dependency.name  # type: ignore[assignment]
+        attribute: str = dependency.attribute  # type: ignore[assignment]
+        label = dependency.path[0]
+        view = self._view()
+        if name not in view.providers:
+            return _raise(MissingProviderError(name, (label,), view.providers))
+        try:
+            plan = view.plan(name)
+        except AsyncDIError as error:
+            _prefix_error(error, label)
+            return _raise(error)
+        cacheable = not self._active_overrides
+        epoch = self._read_epoch
+        if plan.scope is _INSTANCE:
+            read = plan.read
+            if cacheable:
+                dependency._cached_future = None
+                dependency._cached_read = read
+                dependency._cached_epoch = epoch  # last: it makes the two above valid
+            return read(instance, attribute, label)
+        if plan.provider.kind is Kind.VALUE or plan.scope is _SINGLETON:
+            cell = plan.cell if plan.cell is not None else _value_cell(plan)
+            if cell.ready:
+                future = cell.shared_future()
+                if cacheable:
+                    dependency._cached_future = future
+                    dependency._cached_epoch = epoch
+                _keep(instance, attribute, future)
+                return future
+            return self._read_singleton(plan, instance, attribute, label)
+        return self._read_request(plan, instance, attribute, label)
+
+    async def _read_singleton(self, plan: Plan, instance: Any, attribute: str, label: str) -> Any:
+        values = instance.__dict__
+        current = values.get(attribute)
+        if current is not None:  # another read got here first
+            return await current
+        slot = values[attribute] = make_slot(instance, attribute)
+        try:
+            value = await plan.aget(None, None)
+            _check_not_disposed(values, attribute)
+        except BaseException as error:
+            slot.abandon(values, error)
+            prefix_path(error, (label,))
+            raise
+        values[attribute] = plan.cell.shared_future()  # type: ignore[union-attr]
+        slot.made(value, None)
+        return value
+
+    async def _read_request(self, plan: Plan, instance: Any, attribute: str, label: str) -> Any:
+        from asyncdi._scoped_value import ScopedValue
+
+        values = instance.__dict__
+        current = values.get(attribute)
+        if current is not None:
+            return await current
+        slot = values[attribute] = make_slot(instance, attribute)
+        scope = self._scope_var.get()
+        try:
+            value = await plan.aget(scope, None)
+            _check_not_disposed(values, attribute)
+        except BaseException as error:
+            slot.abandon(values, error)
+            prefix_path(error, (label,))
+            raise
+        holder = scope
+        while holder is not None and plan.key not in holder.values:
+            holder = holder.parent
+        values[attribute] = ScopedValue(holder or scope, value, plan.name)  # type: ignore[arg-type]
+        slot.made(value, None)
+        return value
 
     # -- contexts -----------------------------------------------------------------------
 
@@ -157,37 +323,47 @@ class Registry(SyncResolution):
         /,
         *,
         providers: Mapping[str, Callable[..., Any]] | None = None,
+        process_wide: bool = False,
         **named_values: Any,
     ) -> Overrides:
         """Swap values (``db=fake``) or providers for the current context only.
 
-        ``with registry.override(db=fake):`` — tasks that did not enter it never see
-        it; nested overrides stack. Values already cached (in a service instance, a
-        request scope, or an already-made singleton outside the override) keep theirs.
+        ``with registry.override(db=fake):`` — tasks that did not enter it never see it,
+        and once it exits it applies nowhere; nested overrides stack. Names must be
+        registered. ``process_wide=True`` applies it in every context of the process
+        until it exits (for tests of a server running in the same process).
         """
         records: dict[str, Provider] = {}
         for name, value in {**(values or {}), **named_values}.items():
+            self._known(name)
             records[name] = Provider(name, None, Scope.SINGLETON, value=value, is_value=True)
         for name, factory in (providers or {}).items():
-            original = self._providers.get(name)
-            scope = original.scope if original is not None else Scope.INSTANCE
-            records[name] = Provider(name, factory, scope)
-        return Overrides(self, records)
+            original = self._known(name)
+            records[name] = Provider(name, factory, original.scope)
+        return Overrides(self, records, process_wide=process_wide)
+
+    def _known(self, name: object) -> Provider:
+        known = check_name("override(name=...)", name)
+        provider = self._providers.get(known)
+        if provider is None:
+            raise MissingProviderError(known, (), self._providers)
+        return provider
 
     # -- checking and monitoring --------------------------------------------------------
 
-    def validate(self) -> None:
+    def validate(self, *, types: bool = True) -> None:
         """Check the whole graph; raise every missing name, cycle and captive at once.
 
         Looks at every provider and at every ``AsyncService`` class bound to this
         registry. Raises :class:`~asyncdi.ValidationError`, an exception group.
         """
-        validate(self, list(self._services))
+        validate(self, list(self._services), types=types)
 
     async def health(self, *, timeout: float = 5.0) -> HealthReport:  # noqa: ASYNC109
         """Run ``health_check()`` of every live value that has one, concurrently.
 
-        Live values are the made singletons and the values of the request scopes the
+        Live values are the made singletons (also those made under the caller's
+        override), registered values, and the values of the request scopes the
         caller is in; each check runs under ``timeout`` seconds.
         """
         return await check_health(self, timeout)
@@ -198,7 +374,7 @@ class Registry(SyncResolution):
 
     def provider(self, name: str, /) -> Provider:
         """The registered provider of ``name`` (its scope, kind and dependencies)."""
-        found = self._providers.get(name)
+        found = self._providers.get(check_name("provider(name)", name))
         if found is None:
             raise MissingProviderError(name, (), self._providers)
         return found
@@ -217,17 +393,49 @@ class Registry(SyncResolution):
         return name in self._providers
 
     def __repr__(self) -> str:
-        engine = self
         if self._lifespan is not None:
             state = "lifespan open"
-        elif engine._closed:
+        elif self._root.closed:
             state = "lifespan closed"
         else:
             state = "no lifespan"
         return (
-            f"<Registry {self.name!r}: {len(engine._providers)} providers, {state}, "
-            f"{len(engine._singleton_owner.held)} values owned>"
+            f"<Registry {self.name!r}: {len(self._providers)} providers, {state}, "
+            f"{len(self._root.held)} values owned>"
         )
+
+
+def _value_cell(plan: Plan) -> Cell:
+    """A registered value's cell: made, and shared by every reader of the plan."""
+    cell = plan.cell = Cell()
+    cell.value = plan.provider.value
+    cell.ready = True
+    return cell
+
+
+def _check_not_disposed(values: dict[str, Any], attribute: str) -> None:
+    from asyncdi._errors import ServiceDisposedError
+    from asyncdi._instance_state import STATE_KEY, InstanceState
+
+    state = values.get(STATE_KEY)
+    if state is not None and state.phase == InstanceState.DISPOSED:
+        raise ServiceDisposedError(state.label, attribute)
+
+
+def _prefix_error(error: AsyncDIError, label: str) -> None:
+    path = getattr(error, "path", None)
+    if isinstance(path, tuple):
+        error.path = (label, *path)  # type: ignore[attr-defined]
+
+
+def _keep(instance: Any, attribute: str, future: Any) -> None:
+    from asyncdi._dependency import _keep as keep
+
+    keep(instance, attribute, future)
+
+
+async def _raise(error: BaseException) -> Any:
+    raise error
 
 
 registry = Registry("default")

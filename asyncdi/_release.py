@@ -13,7 +13,7 @@ from collections.abc import Awaitable, Callable, Coroutine, Generator
 from typing import Any, Final
 
 from asyncdi import _hooks as hooks
-from asyncdi._errors import AsyncReleaseError, ReleaseError
+from asyncdi._errors import AsyncReleaseError, ProviderProtocolError, ReleaseError
 
 __all__ = [
     "SECOND_YIELD",
@@ -26,6 +26,7 @@ __all__ = [
     "finish_exit",
     "held_name",
     "logger",
+    "release_records",
     "shielded",
 ]
 
@@ -35,29 +36,33 @@ logger: Final = logging.getLogger("asyncdi")
 class Mechanism:
     """How a held value is released; exactly one per value."""
 
-    NONE: Final = 0  # nothing of its own; only what it owns
+    NONE: Final = 0  # nothing to release (never held)
     GENERATOR: Final = 1
     ASYNC_GENERATOR: Final = 2
     HOOKS: Final = 3  # dispose() of an AsyncService or a @resource
     CLOSE: Final = 4  # aclose() or close(), from @provides(close=True)
+    OWNER: Final = 5  # another Owner (a service instance's values), released as a whole
 
 
-# The same, as module constants for the hot paths (a class attribute read costs more).
+# The same, as module constants for the release loop (a class attribute read costs more).
+_GENERATOR: Final = Mechanism.GENERATOR
 _ASYNC_GENERATOR: Final = Mechanism.ASYNC_GENERATOR
 _HOOKS: Final = Mechanism.HOOKS
 _CLOSE: Final = Mechanism.CLOSE
+_OWNER: Final = Mechanism.OWNER
 
 
-# One value an owner must release: (mechanism, value, handle, children, provider).
-# ``handle`` is the generator to resume, ``children`` the Owner of the INSTANCE values
-# made for it, ``provider`` the Provider whose counters count its release. A plain
-# tuple, because one is made for every value with a teardown (a class costs ~300 ns).
-Held = tuple[int, Any, Any, "Owner | None", Any]
+# One value an owner must release: (mechanism, value, handle, provider). ``handle`` is
+# the generator to resume; ``provider`` the Provider whose counters count the release
+# (None for an OWNER record). A plain tuple: one is made for every value with a teardown.
+Held = tuple[int, Any, Any, Any]
 
 
 def held_name(held: Held) -> str:
     """The name of the provider that made a held value."""
-    return str(held[4].name) if held[4] is not None else "?"
+    if held[0] == _OWNER:
+        return str(held[1].label)
+    return str(held[3].name) if held[3] is not None else "?"
 
 
 class Owner:
@@ -81,86 +86,91 @@ class Owner:
         recorded among the failures (the caller re-raises it once all steps ran).
         """
         self.closed = True
-        held = self.held
-        errors: list[BaseException] = []
-        while held:
-            h = held.pop()
-            mechanism, value, _, children, provider = h
-            try:
-                if mechanism == _ASYNC_GENERATOR:
-                    pending = begin_async_teardown(h, exc)
-                    if pending is not None:
-                        await finish_async_teardown(h, exc, errors, pending)
-                elif mechanism == _HOOKS:
-                    await _Shielded(hooks.stop(value, exc), errors)
-                elif mechanism == _CLOSE and callable(getattr(value, "aclose", None)):
-                    await _Shielded(value.aclose(), errors)
-                elif mechanism:
-                    _teardown_sync(h, exc)
-            except BaseException as error:  # noqa: BLE001 - every step must run; all are reported
-                errors.append(error)
-            if children is not None:
-                errors += await children.arelease(exc)
-            if provider is not None:
-                provider.released += 1
-        return errors
+        return await release_records(self.held, exc)
 
     def release_sync(self, exc: BaseException | None = None) -> list[BaseException]:
-        """Release everything from synchronous code; async teardown is refused."""
-        self.closed = True
+        """Release everything from synchronous code; async teardown is refused.
+
+        Refused means nothing is released and :class:`AsyncReleaseError` is raised;
+        the records stay, for the caller to hand to an owner that can await them.
+        """
         if any_async(self.held):
-            self.closed = False
             names = [held_name(h) for h in self.held if _needs_await(h)]
             raise AsyncReleaseError(self.label, names)
-        return _release_sync(self.held, exc, self.label)
+        self.closed = True
+        return _release_sync(self.held, exc)
 
 
-def _count_release(held: Held) -> None:
-    provider = held[4]
-    if provider is not None:
-        provider.released += 1
+async def release_records(held: list[Held], exc: BaseException | None) -> list[BaseException]:
+    """Release and empty ``held``, newest first; every step runs. Returns the failures."""
+    errors: list[BaseException] = []
+    while held:
+        h = held.pop()
+        mechanism = h[0]
+        try:
+            if mechanism == _ASYNC_GENERATOR:
+                pending = begin_async_teardown(h, exc)
+                if pending is not None:
+                    await finish_async_teardown(h, exc, errors, pending)
+            elif mechanism == _HOOKS:
+                await _Shielded(hooks.stop(h[1], exc), errors)
+            elif mechanism == _OWNER:
+                h[1].registered_with = None  # popped already: nothing to take back
+                errors += await h[1].arelease(exc)
+            elif mechanism == _CLOSE and callable(getattr(h[1], "aclose", None)):
+                await _Shielded(h[1].aclose(), errors)
+            else:
+                _teardown_sync(h, exc)
+        except BaseException as error:  # noqa: BLE001 - every step must run; all are reported
+            errors.append(error)
+        provider = h[3]
+        if provider is not None:
+            provider.released += 1
+    return errors
 
 
 def _needs_await(held: Held) -> bool:
     mechanism, value = held[0], held[1]
-    if mechanism == Mechanism.ASYNC_GENERATOR:
+    if mechanism == _ASYNC_GENERATOR:
         return True
-    if mechanism == Mechanism.HOOKS:
+    if mechanism == _HOOKS:
         return hooks.stop_needs_await(value)
-    if mechanism == Mechanism.CLOSE:
+    if mechanism == _CLOSE:
         return callable(getattr(value, "aclose", None))
+    if mechanism == _OWNER:
+        return any_async(value.held)
     return False
 
 
 def any_async(held: list[Held]) -> bool:
-    for h in held:
-        children = h[3]
-        if _needs_await(h) or (children is not None and any_async(children.held)):
-            return True
-    return False
+    """Whether releasing any of ``held`` must be awaited."""
+    return any(_needs_await(h) for h in held)
 
 
-def _release_sync(held: list[Held], exc: BaseException | None, label: str) -> list[BaseException]:
+def _release_sync(held: list[Held], exc: BaseException | None) -> list[BaseException]:
     errors: list[BaseException] = []
     while held:
         h = held.pop()
         try:
-            _teardown_sync(h, exc)
+            if h[0] == _OWNER:
+                h[1].registered_with = None  # popped already: nothing to take back
+                errors += h[1].release_sync(exc)
+            else:
+                _teardown_sync(h, exc)
         except BaseException as error:  # noqa: BLE001 - every step must run; all are reported
             errors.append(error)
         if h[3] is not None:
-            errors += h[3].release_sync(exc)
-        _count_release(h)
+            h[3].released += 1
     return errors
 
 
 def _teardown_sync(h: Held, exc: BaseException | None) -> None:
     mechanism = h[0]
-    if mechanism == Mechanism.GENERATOR:
+    if mechanism == _GENERATOR:
         _finish_generator(h, exc)
-    elif mechanism == Mechanism.HOOKS:
+    elif mechanism == _HOOKS:
         hooks.stop_sync(h[1], exc)
-    elif mechanism == Mechanism.CLOSE:
+    elif mechanism == _CLOSE:
         h[1].close()
 
 
@@ -203,7 +213,7 @@ async def finish_async_teardown(
                 return  # the generator let the body's exception through: not a failure
             raise
     await _Shielded(h[2].aclose(), errors)
-    raise RuntimeError(f"provider {held_name(h)!r} yielded more than once; it must yield once")
+    raise ProviderProtocolError(held_name(h), "yielded more than once; it must yield once")
 
 
 def _finish_generator(h: Held, exc: BaseException | None) -> None:
@@ -220,7 +230,7 @@ def _finish_generator(h: Held, exc: BaseException | None) -> None:
             return
         raise
     gen.close()
-    raise RuntimeError(f"provider {held_name(h)!r} yielded more than once; it must yield once")
+    raise ProviderProtocolError(held_name(h), "yielded more than once; it must yield once")
 
 
 _UNSTARTED: Final = object()
@@ -256,6 +266,12 @@ class _Shielded:
                 except StopIteration as stop:
                     result = stop.value
                     break
+                except BaseException:
+                    # The work ended with its own exception: a cancellation that arrived
+                    # meanwhile must still be seen, so record it before that propagates.
+                    if cancelled is not None and self.record is not None:
+                        self.record.append(cancelled)
+                    raise
             if waited is None:  # a bare yield, as in asyncio.sleep(0)
                 try:
                     yield None

@@ -3,47 +3,39 @@
 from __future__ import annotations
 
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, Final
+from typing import TYPE_CHECKING, Any
 
-from asyncdi._flight import MAKING, Cell
-from asyncdi._release import (
-    SECOND_YIELD,
-    Mechanism,
-    Owner,
-    finish_async_teardown,
-    finish_exit,
-)
+from asyncdi._errors import AsyncReleaseError, ReuseError
+from asyncdi._release import Owner, finish_exit, release_records
 
 if TYPE_CHECKING:
-    from asyncdi._engine import Engine
-    from asyncdi._provider import Provider
+    from asyncdi._registry import Registry
 
 __all__ = ["RequestScope"]
-
-_ASYNC_GENERATOR: Final = Mechanism.ASYNC_GENERATOR
-_MISS: Final = object()
 
 
 class RequestScope(Owner):
     """One request scope: the ``REQUEST`` values made in it, released when it exits.
 
     Held in a ``ContextVar`` of its registry, so tasks started inside see it, and a
-    scope entered inside another sees the outer one's values.
+    scope entered inside another sees the outer one's values. ``values`` maps a plan's
+    key to its made value; ``flights`` marks the values being made (see ``_flight``).
+    After the scope exits, nothing it made is handed out again.
     """
 
-    __slots__ = ("_token", "cells", "contended", "engine", "parent")
+    __slots__ = ("_token", "flights", "parent", "registry", "values")
 
     label = "the request scope"
 
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, registry: Registry) -> None:
         # Owner.__init__ inlined: a scope is made per request, and calls cost.
         self.held = []
         self.closed = False
-        self.engine = engine
+        self.registry = registry
         self.parent: RequestScope | None = None
-        self.cells: dict[Provider, Any] = {}  # a Cell, a made value, or MAKING
-        self.contended = False  # whether a MAKING mark was ever turned into a Cell
-        self._token: object = None
+        self.values: dict[Any, Any] = {}
+        self.flights: dict[Any, Any] = {}
+        self._token: Any = None
 
     @property
     def depth(self) -> int:
@@ -53,109 +45,43 @@ class RequestScope(Owner):
             depth, scope = depth + 1, scope.parent
         return depth
 
-    def cell(self, provider: Provider) -> Cell | None:
-        """The cell of ``provider`` in this scope, if any.
-
-        The fast path of ``resolve`` keeps a made value in ``cells`` as it is, and the
-        mark ``MAKING`` while it is made; this turns such an entry into a Cell for the
-        general path (``Engine._make_in_scope`` finds it converted and fills it).
-        """
-        entry = self.cells.get(provider, _MISS)
-        if entry is _MISS:
-            return None
-        if type(entry) is Cell:
-            return entry
-        cell = Cell()
-        if entry is MAKING:
-            cell.creator = MAKING
-            cell.waiters = []
-            self.contended = True
-        else:
-            cell.value = entry
-            cell.ready = True
-        self.cells[provider] = cell
-        return cell
-
-    def made_values(self) -> list[tuple[Provider, Any]]:
-        """Every value made in this scope so far."""
-        made = []
-        for provider, entry in list(self.cells.items()):
-            if type(entry) is Cell:
-                if entry.ready:
-                    made.append((provider, entry.value))
-            elif entry is not MAKING:
-                made.append((provider, entry))
-        return made
+    def made_values(self) -> list[tuple[Any, Any]]:
+        """``(provider, value)`` of every value made in this scope so far."""
+        return [
+            (key if not isinstance(key, tuple) else key[0], value)
+            for key, value in list(self.values.items())
+        ]
 
     def _enter(self) -> RequestScope:
         if self._token is not None or self.closed:
-            raise RuntimeError(
-                "A request scope can be entered once; call registry.scope() for a new one."
+            raise ReuseError(
+                "This request scope was entered already",
+                "a scope is entered once; call registry.scope() for a new one.",
             )
-        engine = self.engine
-        self.parent = engine._scope_var.get()
-        self._token = engine._scope_var.set(self)
-        return self
-
-    def _leave(self) -> None:
-        engine = self.engine
-        try:
-            engine._scope_var.reset(self._token)  # type: ignore[arg-type]
-        except ValueError:  # exited in another context than it was entered in
-            engine._scope_var.set(self.parent)
-        self.cells.clear()
-
-    # The async pair repeats _enter/_leave inline: a scope is entered per request.
-
-    async def __aenter__(self) -> RequestScope:
-        if self._token is not None:  # entered before (the token stays after exit)
-            return self._enter()  # raises the explanation
-        var = self.engine._scope_var
+        var = self.registry._scope_var
         self.parent = var.get()
         self._token = var.set(self)
         return self
 
+    def _leave(self) -> None:
+        var = self.registry._scope_var
+        try:
+            var.reset(self._token)
+        except ValueError:  # exited in another context than it was entered in
+            var.set(self.parent)
+        self.values.clear()
+
+    async def __aenter__(self) -> RequestScope:
+        return self._enter()
+
     async def __aexit__(
         self, et: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
-        errors: list[BaseException] | None = None
-        held = self.held
+        self.closed = True
         try:
-            if len(held) == 1 and (h := held[0])[0] == _ASYNC_GENERATOR and h[3] is None:
-                # The usual request: one async generator value. Owner.arelease, inlined.
-                # (begin_async_teardown inlined too: it runs once per request.)
-                self.closed = True
-                held.clear()
-                step = h[2].__anext__() if exc is None else h[2].athrow(exc)
-                pending: tuple[Any, Any] | None
-                try:
-                    pending = (step, step.send(None))
-                except StopAsyncIteration:
-                    pending = None
-                except StopIteration:
-                    pending = SECOND_YIELD
-                except BaseException as error:  # noqa: BLE001 - reported below
-                    pending = None
-                    if error is not exc:  # the body's own exception is no failure
-                        errors = [error]
-                if pending is not None:
-                    errors = []
-                    try:
-                        await finish_async_teardown(h, exc, errors, pending)
-                    except BaseException as error:  # noqa: BLE001 - reported below
-                        errors.append(error)
-                h[4].released += 1
-            elif held:
-                errors = await self.arelease(exc)
-            else:
-                self.closed = True
+            errors = await release_records(self.held, exc) if self.held else None
         finally:
-            try:
-                self.engine._scope_var.reset(self._token)  # type: ignore[arg-type]
-            except ValueError:  # exited in another context than it was entered in
-                self.engine._scope_var.set(self.parent)
-        # The cells stay: the scope is closed (resolving raises before reading them),
-        # and the scope object itself is normally dropped right after this.
+            self._leave()
         if errors:
             finish_exit("the request scope", exc, errors)
 
@@ -167,6 +93,12 @@ class RequestScope(Owner):
     ) -> None:
         try:
             errors = self.release_sync(exc)
+        except AsyncReleaseError:
+            # A sync exit cannot await these: the lifespan releases them, nothing is lost.
+            self.closed = True
+            self.registry._root.held += self.held
+            self.held = []
+            raise
         finally:
             self._leave()
         if errors:

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import inspect
+import warnings
 from collections.abc import Awaitable, Generator, Mapping
 from types import MappingProxyType, TracebackType
 from typing import TYPE_CHECKING, Any, ClassVar, Self
 
 from asyncdi import _hooks as hooks
 from asyncdi._dependency import Dependency
-from asyncdi._errors import ServiceDisposedError
+from asyncdi._errors import AsyncReleaseError, ReuseError, ServiceDisposedError
 from asyncdi._instance_state import STATE_KEY, InstanceState, state_of
 from asyncdi._release import any_async, finish_exit, shielded
 
@@ -98,8 +99,9 @@ class AsyncService(metaclass=AsyncServiceMeta):
 
     # The protocol the registry uses for services it makes; not for users to call.
 
-    async def __asyncdi_start__(self) -> None:
+    async def __asyncdi_start__(self, owned: bool = False) -> None:
         state = _begin(self)
+        state.owned = owned
         try:
             result = self.initialize()
             if result is not None:
@@ -108,8 +110,9 @@ class AsyncService(metaclass=AsyncServiceMeta):
             finish_exit(f"{state.service} instance", error, await _release(self, state, error))
             raise
 
-    def __asyncdi_start_sync__(self) -> None:
+    def __asyncdi_start_sync__(self, owned: bool = False) -> None:
         state = _begin(self)
+        state.owned = owned
         try:
             hooks._refuse_awaitable(self.initialize(), f"{state.service}.initialize()")
         except BaseException as error:
@@ -136,11 +139,31 @@ class AsyncService(metaclass=AsyncServiceMeta):
             hooks._refuse_awaitable(self.dispose(), f"{state.service}.dispose()")
         except BaseException as error:  # noqa: BLE001 - release must still run
             errors.append(error)
-        errors += _release_sync(self, state, exc)
+        try:
+            errors += _release_sync(self, state, exc)
+        except AsyncReleaseError:
+            # What a sync exit cannot release goes to the lifespan, never lost.
+            if state.registered_with is None and not state.owned:
+                root = type(self).__asyncdi_registry__._root
+                state.adopt([], root)
+            raise
         finish_exit(f"{state.service} instance", exc, errors)
 
     def __asyncdi_stop_needs_await__(self) -> bool:
         return inspect.iscoroutinefunction(self.dispose) or any_async(state_of(self).held)
+
+    def __del__(self) -> None:
+        state: InstanceState | None = self.__dict__.get(STATE_KEY)
+        if state is not None and state.held and not state.owned and not state.closed:
+            names = ", ".join(repr(name) for name in state.pending())
+            warnings.warn(
+                f"{state.service} instance was garbage-collected without being disposed, "
+                f"still owning {names}; they are released when the request scope (or "
+                f"lifespan) they were made in ends. Use `async with {state.service}() as "
+                "svc:` to release them as soon as the instance is done.",
+                ResourceWarning,
+                stacklevel=2,
+            )
 
     def __repr__(self) -> str:
         state: InstanceState | None = self.__dict__.get(STATE_KEY)
@@ -154,9 +177,9 @@ def _begin(self: AsyncService) -> InstanceState:
     if state.phase == InstanceState.DISPOSED:
         raise ServiceDisposedError(state.service)
     if state.phase == InstanceState.ACTIVE:
-        raise RuntimeError(
-            f"This {state.service} instance was already initialized; a service is "
-            "entered once. Create a new instance."
+        raise ReuseError(
+            f"This {state.service} instance was already initialized",
+            "a service is entered once. Create a new instance.",
         )
     state.phase = InstanceState.ACTIVE
     return state

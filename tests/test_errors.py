@@ -124,7 +124,7 @@ async def test_singleton_depending_on_request_value_is_refused(reg: Registry) ->
             await reg.resolve("cache")
     assert info.value.holder == "cache"
     assert info.value.held == "session"
-    assert "'cache' -> 'helper' -> 'session'" in str(info.value)
+    assert "'cache' (SINGLETON) -> 'helper' -> 'session' (REQUEST)" in str(info.value)
 
 
 def test_validate_reports_every_problem_at_once(reg: Registry) -> None:

@@ -64,7 +64,7 @@ async def test_many_services_leave_nothing_behind(reg: Registry) -> None:
     del svc
     gc.collect()
     assert all(r() is None for r in refs)
-    assert reg._singleton_owner.held == []
+    assert reg._root.held == []
 
 
 async def test_disposed_service_is_collected(reg: Registry) -> None:

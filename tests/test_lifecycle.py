@@ -124,11 +124,11 @@ async def test_every_step_runs_and_failures_are_grouped(reg: Registry) -> None:
         yield "x"
         raise error
 
-    reg.register("ok1", lambda: ok("ok1"), scope=Scope.SINGLETON)
-    reg.register("bad1", lambda: failing(errors[0]), scope=Scope.SINGLETON)
-    reg.register("ok2", lambda: ok("ok2"), scope=Scope.SINGLETON)
-    reg.register("bad2", lambda: failing(errors[1]), scope=Scope.SINGLETON)
-    reg.register("ok3", lambda: ok("ok3"), scope=Scope.SINGLETON)
+    reg.register("ok1", partial(ok, "ok1"), scope=Scope.SINGLETON)
+    reg.register("bad1", partial(failing, errors[0]), scope=Scope.SINGLETON)
+    reg.register("ok2", partial(ok, "ok2"), scope=Scope.SINGLETON)
+    reg.register("bad2", partial(failing, errors[1]), scope=Scope.SINGLETON)
+    reg.register("ok3", partial(ok, "ok3"), scope=Scope.SINGLETON)
 
     async def use_all() -> None:
         for name in ("ok1", "bad1", "ok2", "bad2", "ok3"):
@@ -155,8 +155,8 @@ async def test_a_second_cancel_during_release_skips_nothing(reg: Registry) -> No
             await asyncio.sleep(0.05)
             journal(f"released {name}")
 
-    reg.register("one", lambda: slow("one"), scope=Scope.SINGLETON)
-    reg.register("two", lambda: slow("two"), scope=Scope.SINGLETON)
+    reg.register("one", partial(slow, "one"), scope=Scope.SINGLETON)
+    reg.register("two", partial(slow, "two"), scope=Scope.SINGLETON)
 
     async def body() -> None:
         async with reg.lifespan():

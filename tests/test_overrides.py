@@ -108,10 +108,13 @@ async def test_override_is_reset_even_when_the_block_raises(reg: Registry) -> No
 
 async def test_override_repr(reg: Registry) -> None:
     """An override's repr tells whether it is active and what it swaps."""
+    reg.register("db", value=0)
+    reg.register("cache", value=0)
     override = reg.override(db=1, cache=2)
-    assert repr(override) == "<Overrides inactive: cache, db>"
+    assert repr(override) == "<Overrides new in its context: cache, db>"
     with override:
-        assert repr(override) == "<Overrides active: cache, db>"
+        assert repr(override) == "<Overrides active in its context: cache, db>"
+    assert repr(override) == "<Overrides exited in its context: cache, db>"
 
 
 async def test_first_read_caches_never_outlive_an_override(reg: Registry) -> None:

@@ -1,0 +1,625 @@
+"""The one definition of how a value is made, written out as code per provider.
+
+For each plan this module writes the source of small functions (``aget``, its sync
+twin ``get``, and ``read`` for a service attribute) specialised to that provider: its
+arguments are read from where they live (a made singleton's cell, the request scope's
+dict, a constant), INSTANCE dependencies are made inline (no call, no coroutine layer,
+no recursion however long the chain), and the value is released the way its provider
+says. Async and sync functions come from the same template: :class:`_Writer` drops the
+``await`` and refuses what cannot be made without one. ``Plan.source`` keeps the text,
+so a test (or a curious user) can print and read what runs.
+
+What each generated function does, in order:
+1. Find the value (cacheable scopes): a made value is returned at once; a creation in
+   flight is waited for (see ``_flight``); otherwise this call claims the creation.
+2. Make what is missing, dependencies first, collecting the records of what must be
+   released into a local list.
+3. On failure: release what was made for it, newest first; tell the waiters; add the
+   resolution path to the error (``_paths``); re-raise.
+4. On success: hand the records to the owner (the registry for singletons, the scope
+   for request values, the dependant for INSTANCE ones) and publish the value.
+"""
+
+from __future__ import annotations
+
+import itertools
+import time
+import types
+from typing import TYPE_CHECKING, Any, Final
+
+from asyncdi import _hooks as hooks
+from asyncdi._errors import (
+    AsyncProviderError,
+    NoActiveScopeError,
+    ProviderProtocolError,
+    RegistryClosedError,
+    ScopeClosedError,
+    ServiceDisposedError,
+)
+from asyncdi._flight import MISS, Flight, getframe, wait_for
+from asyncdi._instance_state import STATE_KEY, InstanceState, state_of
+from asyncdi._paths import annotate
+from asyncdi._provider import DYNAMIC, Kind, Provider
+from asyncdi._release import Held, Mechanism, finish_exit, release_records
+from asyncdi._scope import Scope
+
+if TYPE_CHECKING:
+    from asyncdi._plans import Plan, View
+
+__all__ = ["DEEP", "generate", "generate_read"]
+
+DEEP: Final = 32  # a plan this many cacheable levels deep makes its dependencies first
+_SKIP: Final = object()
+_serial = itertools.count()
+
+
+def _no_yield(provider: Provider) -> ProviderProtocolError:
+    return ProviderProtocolError(
+        provider.name,
+        f"({provider.describe()}) finished without yielding a value; a generator provider "
+        "must yield exactly once.",
+    )
+
+
+def _first_yield(generator: Any, provider: Provider) -> Any:
+    try:
+        return next(generator)
+    except StopIteration:
+        raise _no_yield(provider) from None
+
+
+def _needs_await(provider: Provider, what: str = "") -> AsyncProviderError:
+    return AsyncProviderError(provider.name, what or provider.describe(), ())
+
+
+def _refuse_coroutine(result: Any, provider: Provider) -> None:
+    result.close()
+    raise _needs_await(provider, f"{provider.describe()} (it returned a coroutine)")
+
+
+def _no_scope(provider: Provider) -> NoActiveScopeError:
+    return NoActiveScopeError(provider.name, ())
+
+
+async def _unwind(held: list[Held], error: BaseException, label: str) -> None:
+    """Release what was made for a creation that failed; keep the failure's own error."""
+    finish_exit(label, error, await release_records(held, error))
+
+
+def _unwind_sync(held: list[Held], error: BaseException, label: str) -> None:
+    from asyncdi._release import _release_sync
+
+    finish_exit(label, error, _release_sync(held, error))
+
+
+async def _orphan(held: list[Held], label: str) -> None:
+    """Release values made for an owner that closed meanwhile."""
+    finish_exit(label, None, await release_records(held, None))
+
+
+async def _wait_request(scope: Any, key: Any, mark: Any) -> None:
+    """Wait for a request value another task is making in ``scope``."""
+    if type(mark) is not Flight:
+        mark = scope.flights[key] = Flight(mark)
+    if mark.is_own():
+        raise _open_cycle(key)
+    await wait_for(mark)
+
+
+def _open_cycle(key: Any) -> BaseException:
+    from asyncdi._errors import CycleError
+
+    name = key.name if isinstance(key, Provider) else key[0].name
+    return CycleError((name,))
+
+
+def _adopt(instance: Any, held: list[Held], scope: Any, root: Any) -> None:
+    """Hand an instance's new values to its state, which its scope (or lifespan) knows."""
+    state = state_of(instance)
+    if state.phase == InstanceState.DISPOSED:
+        raise ServiceDisposedError(state.label)
+    state.adopt(held, scope if scope is not None else root)
+
+
+_BASE_NAMESPACE: Final[dict[str, Any]] = {
+    "_MISS": MISS,
+    "_Flight": Flight,
+    "_getframe": getframe,
+    "_now": time.perf_counter_ns,
+    "_coro": types.CoroutineType,
+    "_first_yield": _first_yield,
+    "_no_yield": _no_yield,
+    "_needs_await": _needs_await,
+    "_refuse_coroutine": _refuse_coroutine,
+    "_no_scope": _no_scope,
+    "_unwind": _unwind,
+    "_unwind_sync": _unwind_sync,
+    "_orphan": _orphan,
+    "_wait_request": _wait_request,
+    "_open_cycle": _open_cycle,
+    "_annotate": annotate,
+    "_start": hooks.start,
+    "_start_sync": hooks.start_sync,
+    "_TM": None,  # filled below: the per-type mechanism cache
+    "_mt": None,
+    "_ScopeClosedError": ScopeClosedError,
+    "_RegistryClosedError": RegistryClosedError,
+    "_ServiceDisposedError": ServiceDisposedError,
+    "_STATE_KEY": STATE_KEY,
+    "_DISPOSED": InstanceState.DISPOSED,
+    "_adopt": _adopt,
+    "_wait_for": wait_for,
+}
+
+
+def _namespace() -> dict[str, Any]:
+    from asyncdi import _provider
+
+    namespace = dict(_BASE_NAMESPACE)
+    namespace["_TM"] = _provider._TYPE_MECHANISMS
+    namespace["_mt"] = _provider.mechanism_of_type
+    return namespace
+
+
+class _Writer:
+    """Lines of one generated function, the constants they use, and each line's path."""
+
+    def __init__(self, sync: bool) -> None:
+        self.sync = sync
+        self.lines: list[str] = []
+        self.paths: dict[int, tuple[str, ...]] = {}
+        self.makers: dict[int, Provider] = {}  # the provider each make line calls
+        self.namespace = _namespace()
+        self.names: dict[int, str] = {}
+        self.temps = itertools.count()
+
+    def const(self, value: Any, hint: str = "k") -> str:
+        """A name in the generated namespace bound to ``value``."""
+        key = id(value)
+        name = self.names.get(key)
+        if name is None:
+            name = self.names[key] = f"_{hint}{len(self.names)}"
+            self.namespace[name] = value
+        return name
+
+    def temp(self, hint: str = "v") -> str:
+        return f"{hint}{next(self.temps)}"
+
+    def line(
+        self,
+        text: str,
+        indent: int,
+        path: tuple[str, ...] | None = None,
+        maker: Provider | None = None,
+    ) -> None:
+        self.lines.append("    " * indent + text)
+        if path is not None:
+            self.paths[len(self.lines)] = path
+        if maker is not None:
+            self.makers[len(self.lines)] = maker
+
+    def awaited(self, expression: str) -> str:
+        return expression if self.sync else f"await {expression}"
+
+    def compile(self, name: str, source_name: str) -> Any:
+        source = "\n".join(self.lines) + "\n"
+        self.namespace["_PATHS"] = self.paths
+        self.namespace["_MAKERS"] = self.makers
+        code = compile(source, f"<asyncdi plan {source_name}#{next(_serial)}>", "exec")
+        exec(code, self.namespace)  # noqa: S102 - our own generated source, see module doc
+        function = self.namespace[name]
+        function.__asyncdi_source__ = source
+        return function
+
+
+# -- lowering: what a plan makes, in order --------------------------------------------------
+
+
+class _Body:
+    """The statements that make a plan's value: fetches of cacheable values, then makes."""
+
+    def __init__(self) -> None:
+        self.steps: list[tuple[str, Any]] = []  # ("fetch", (plan, var, path)) / ("make", ...)
+        self.may_hold = False
+        self.depth = 0
+        self.needs_scope = False
+
+
+def _lower(plan: Plan, view: View, writer: _Writer) -> tuple[_Body, str]:
+    """Walk the INSTANCE subtree of ``plan`` iteratively, post-order, into steps."""
+    body = _Body()
+    fetched: dict[Any, str] = {}
+    root = plan.provider
+    # frame: [provider, path, next param index, [(param, expression)], param in parent]
+    stack: list[list[Any]] = [[root, (root.name,), 0, [], None]]
+    result = ""
+    while stack:
+        frame = stack[-1]
+        provider, path, index, args, _ = frame
+        if index == len(provider.params):
+            stack.pop()
+            var = writer.temp()
+            body.steps.append(("make", (provider, var, path, args)))
+            if provider.mechanism != Mechanism.NONE:
+                body.may_hold = True
+            if stack:
+                stack[-1][3].append((frame[4], var))
+            else:
+                result = var
+            continue
+        param = provider.params[index]
+        frame[2] = index + 1
+        name = param.dependency
+        dependency = view.providers.get(name)
+        if dependency is None:
+            args.append((param, _SKIP))
+            continue
+        if dependency.kind is Kind.VALUE:
+            args.append((param, writer.const(dependency.value, "c")))
+            continue
+        if dependency.scope is Scope.INSTANCE:
+            stack.append([dependency, (*path, name), 0, [], param])
+            continue
+        dep_plan = view.plan_of(name)
+        fetch = fetched.get(dep_plan.key)
+        if fetch is None:
+            fetch = fetched[dep_plan.key] = writer.temp("d")
+            body.steps.append(("fetch", (dep_plan, fetch, path)))
+            body.depth = max(body.depth, dep_plan.depth)
+            if dep_plan.scope is Scope.REQUEST:
+                body.needs_scope = True
+        args.append((param, fetch))
+    body.depth += 1
+    return body, result
+
+
+def _call(writer: _Writer, provider: Provider, args: list[tuple[Any, str]]) -> str:
+    positional: list[str] = []
+    keywords: list[str] = []
+    skipped = False
+    for param, expression in args:
+        if expression is _SKIP:
+            if param.positional_only:
+                positional.append(writer.const(param.default, "c"))
+            else:
+                skipped = True
+            continue
+        if param.keyword_only or skipped:
+            keywords.append(f"{param.parameter}={expression}")
+        else:
+            positional.append(expression)
+    return f"{writer.const(provider.factory, 'f')}({', '.join([*positional, *keywords])})"
+
+
+def _write_fetch(writer: _Writer, step: tuple[Any, str, tuple[str, ...]], indent: int) -> None:
+    dep_plan, var, path = step
+    target = writer.const(dep_plan, "p")
+    get = "get" if writer.sync else "aget"
+    if dep_plan.scope is Scope.SINGLETON:
+        cell = writer.const(dep_plan.cell, "cell")
+        writer.line(
+            f"{var} = {cell}.value if {cell}.ready else "
+            f"{writer.awaited(f'{target}.{get}(None, None)')}",
+            indent,
+            path,
+        )
+    else:
+        key = writer.const(dep_plan.key, "key")
+        found = f"scope.values.get({key}, _MISS) if scope is not None else _MISS"
+        writer.line(f"{var} = {found}", indent)
+        writer.line(f"if {var} is _MISS:", indent)
+        writer.line(f"{var} = {writer.awaited(f'{target}.{get}(scope, None)')}", indent + 1, path)
+
+
+def _write_make(writer: _Writer, step: tuple[Any, ...], indent: int) -> None:
+    provider, var, path, args = step
+    p = writer.const(provider, "prov")
+    call = _call(writer, provider, args)
+    kind = provider.kind
+    sync = writer.sync
+
+    def write(text: str, indent: int, path: tuple[str, ...] | None = None) -> None:
+        writer.line(text, indent, path, provider if path is not None else None)
+
+    write(f"_t = _now() if not {p}.created & 15 else 0", indent)
+    handle = "None"
+    if kind is Kind.CLASS:
+        write(f"{var} = {call}", indent, path)
+    elif kind is Kind.SYNC:
+        write(f"{var} = {call}", indent, path)
+        if sync:
+            write(f"if type({var}) is _coro: _refuse_coroutine({var}, {p})", indent, path)
+        else:
+            write(f"if type({var}) is _coro: {var} = await {var}", indent, path)
+    elif kind is Kind.GENERATOR:
+        handle = writer.temp("g")
+        write(f"{handle} = {call}", indent, path)
+        write(f"{var} = _first_yield({handle}, {p})", indent, path)
+    elif sync:  # ASYNC or ASYNC_GENERATOR, asked for without await
+        write(f"raise _needs_await({p})", indent, path)
+        return
+    elif kind is Kind.ASYNC:
+        write(f"{var} = await {call}", indent, path)
+    else:
+        handle = writer.temp("g")
+        write(f"{handle} = {call}", indent, path)
+        write("try:", indent)
+        write(f"{var} = await {handle}.__anext__()", indent + 1, path)
+        write("except StopAsyncIteration:", indent)
+        write(f"raise _no_yield({p}) from None", indent + 1, path)
+    mechanism = provider.mechanism
+    start = f"_start_sync({var})" if sync else f"await _start({var})"
+    if mechanism == DYNAMIC:
+        write(f"_m = _TM.get(type({var}))", indent)
+        write(f"if _m is None: _m = _mt(type({var}))", indent)
+        write("if _m:", indent)
+        write(f"if _m == {Mechanism.HOOKS}: {start}", indent + 1, path)
+        write(f"held.append((_m, {var}, None, {p}))", indent + 1)
+        write(f"{p}.held += 1", indent + 1)
+    elif mechanism != Mechanism.NONE:
+        if mechanism == Mechanism.HOOKS:
+            write(start, indent, path)
+        write(f"held.append(({mechanism}, {var}, {handle}, {p}))", indent)
+        write(f"{p}.held += 1", indent)
+    write(f"{p}.created += 1", indent)
+    write(f"if _t: {p}.timed += 1; {p}.creation_ns += _now() - _t", indent)
+
+
+def _write_body(writer: _Writer, body: _Body, indent: int) -> None:
+    for kind, step in body.steps:
+        if kind == "fetch":
+            _write_fetch(writer, step, indent)
+        else:
+            _write_make(writer, step, indent)
+
+
+def _write_prepare(writer: _Writer, plan: Plan, body: _Body, indent: int) -> None:
+    if body.depth > DEEP:
+        prepare = writer.const(plan.prepare_sync if writer.sync else plan.prepare, "prep")
+        writer.line(f"if deep: {writer.awaited(f'{prepare}(scope)')}", indent)
+
+
+def _failure(writer: _Writer, body: _Body, label: str, indent: int, cleanup: list[str]) -> None:
+    write = writer.line
+    write("except BaseException as _e:", indent)
+    for text in cleanup:
+        write(text, indent + 1)
+    if body.may_hold:
+        lab = writer.const(label, "label")
+        if writer.sync:
+            write(f"if held: _unwind_sync(held, _e, {lab})", indent + 1)
+        else:
+            write(f"if held: await _unwind(held, _e, {lab})", indent + 1)
+    write("_annotate(_e, _e.__traceback__, _PATHS, _MAKERS)", indent + 1)
+    write("raise", indent + 1)
+
+
+# -- the three shapes of plan ---------------------------------------------------------------
+
+
+def _singleton(plan: Plan, view: View, sync: bool) -> Any:
+    writer = _Writer(sync)
+    body, result = _lower(plan, view, writer)
+    plan.depth = body.depth
+    write = writer.line
+    cell = writer.const(plan.cell, "cell")
+    lock = writer.const(view.registry._lock, "lock")
+    root = writer.const(view.registry._root, "root")
+    p = writer.const(plan.provider, "prov")
+    closed = f"_RegistryClosedError({writer.const(view.registry.label, 'label')}, {p}.name)"
+    name = "get" if sync else "aget"
+    prefix = "def" if sync else "async def"
+    write(f"{prefix} {name}(scope, owner, deep=True):", 0)
+    write(f"if {cell}.ready: return {cell}.value", 1)
+    if sync:
+        write(f"with {lock}:", 1)
+        write(f"if {cell}.ready: return {cell}.value", 2)
+        write(f"flight = {cell}.flight", 2)
+        write("if flight is not None:", 2)
+        write(f"if flight.is_own(): raise _open_cycle({p})", 3)
+        write(f"raise _needs_await({p}, 'a value being made asynchronously')", 3)
+        write(f"if {root}.closed: raise {closed}", 2)
+        write(f"flight = {cell}.flight = _Flight(_getframe(), _ident())", 2)
+        indent = 2
+    else:
+        write("while True:", 1)
+        write(f"with {lock}:", 2)
+        write(f"if {cell}.ready: return {cell}.value", 3)
+        write(f"flight = {cell}.flight", 3)
+        write("if flight is None:", 3)
+        write(f"if {root}.closed: raise {closed}", 4)
+        write(f"flight = {cell}.flight = _Flight(_getframe(), _ident())", 4)
+        write("break", 4)
+        write(f"if flight.is_own(): raise _open_cycle({p})", 3)
+        write("waiter = flight.waiter()", 3)
+        write("outcome = await waiter", 2)
+        write("if outcome is not None: raise outcome", 2)
+        indent = 1
+    writer.namespace["_ident"] = __import__("threading").get_ident
+    _write_prepare(writer, plan, body, indent)
+    if body.may_hold:
+        write("held = []", indent)
+    write("try:", indent)
+    _write_body(writer, body, indent + 1)
+    _failure(
+        writer, body, repr(plan.name), indent,
+        [f"with {lock}: {cell}.flight = None", "flight.finish(_e)"],
+    )  # fmt: skip
+    if body.may_hold:
+        write(f"if {root}.closed:", indent)
+        write("_e = " + closed, indent + 1)
+        if sync:
+            write(f"_unwind_sync(held, _e, {writer.const(repr(plan.name), 'label')})", indent + 1)
+        else:
+            write(f"await _orphan(held, {writer.const(repr(plan.name), 'label')})", indent + 1)
+        write(f"with {lock}: {cell}.flight = None", indent + 1)
+        write("flight.finish(_e)", indent + 1)
+        write("raise _e", indent + 1)
+        write(f"{root}.held += held", indent)
+    write(f"with {lock}:", indent)
+    write(f"{cell}.value = {result}", indent + 1)
+    write(f"{cell}.ready = True", indent + 1)
+    write(f"{cell}.flight = None", indent + 1)
+    write("flight.finish(None)", indent)
+    write(f"return {result}", indent)
+    return writer.compile(name, plan.name)
+
+
+def _request(plan: Plan, view: View, sync: bool) -> Any:
+    writer = _Writer(sync)
+    body, result = _lower(plan, view, writer)
+    plan.depth = body.depth
+    write = writer.line
+    key = writer.const(plan.key, "key")
+    p = writer.const(plan.provider, "prov")
+    name = "get" if sync else "aget"
+    prefix = "def" if sync else "async def"
+    write(f"{prefix} {name}(scope, owner, deep=True):", 0)
+    write(f"if scope is None: raise _no_scope({p})", 1)
+    write("s = scope", 1)
+    write("while s is not None:", 1)
+    write(f"v = s.values.get({key}, _MISS)", 2)
+    write("if v is not _MISS: return v", 2)
+    write("if s.flights:", 2)
+    write(f"mark = s.flights.get({key})", 3)
+    write("if mark is not None:", 3)
+    if sync:
+        write("if type(mark) is _Flight: mark = mark.frame", 4)
+        write("if mark.f_back is not None:", 4)
+        write(f"raise _open_cycle({key})", 5)
+        write(f"raise _needs_await({p}, 'a value being made asynchronously')", 4)
+    else:
+        write(f"await _wait_request(s, {key}, mark)", 4)
+        write("continue", 4)
+    write("s = s.parent", 2)
+    write(f"if scope.closed: raise _ScopeClosedError(scope.label, {p}.name)", 1)
+    write("flights = scope.flights", 1)
+    write(f"flights[{key}] = _getframe()", 1)
+    _write_prepare(writer, plan, body, 1)
+    if body.may_hold:
+        write("held = []", 1)
+    write("try:", 1)
+    _write_body(writer, body, 2)
+    _failure(
+        writer, body, repr(plan.name), 1,
+        [f"mark = flights.pop({key}, None)", "if type(mark) is _Flight: mark.finish(_e)"],
+    )  # fmt: skip
+    write(f"mark = flights.pop({key}, None)", 1)
+    write("if scope.closed:", 1)
+    write(f"_e = _ScopeClosedError(scope.label, {p}.name)", 2)
+    if body.may_hold:
+        lab = writer.const(repr(plan.name), "label")
+        write(f"_unwind_sync(held, _e, {lab})" if sync else f"await _orphan(held, {lab})", 2)
+    write("if type(mark) is _Flight: mark.finish(_e)", 2)
+    write("raise _e", 2)
+    if body.may_hold:
+        write("scope.held += held", 1)
+    write(f"scope.values[{key}] = {result}", 1)
+    write("if type(mark) is _Flight: mark.finish(None)", 1)
+    write(f"return {result}", 1)
+    return writer.compile(name, plan.name)
+
+
+def _instance(plan: Plan, view: View, sync: bool) -> Any:
+    writer = _Writer(sync)
+    body, result = _lower(plan, view, writer)
+    plan.depth = body.depth
+    write = writer.line
+    p = writer.const(plan.provider, "prov")
+    name = "get" if sync else "aget"
+    prefix = "def" if sync else "async def"
+    write(f"{prefix} {name}(scope, owner, deep=True):", 0)
+    _write_prepare(writer, plan, body, 1)
+    if body.may_hold:
+        write("held = []", 1)
+    write("try:", 1)
+    _write_body(writer, body, 2)
+    _failure(writer, body, repr(plan.name), 1, [])
+    if body.may_hold:
+        write("if held:", 1)
+        write("if owner.closed:", 2)
+        write(f"_e = _ScopeClosedError(owner.label, {p}.name)", 3)
+        lab = writer.const(repr(plan.name), "label")
+        write(f"_unwind_sync(held, _e, {lab})" if sync else f"await _orphan(held, {lab})", 3)
+        write("raise _e", 3)
+        write("owner.held += held", 2)
+    write(f"return {result}", 1)
+    return writer.compile(name, plan.name)
+
+
+def _value(plan: Plan, view: View, sync: bool) -> Any:
+    writer = _Writer(sync)
+    name = "get" if sync else "aget"
+    prefix = "def" if sync else "async def"
+    writer.line(f"{prefix} {name}(scope, owner, deep=True):", 0)
+    writer.line(f"return {writer.const(plan.provider.value, 'c')}", 1)
+    return writer.compile(name, plan.name)
+
+
+def generate(plan: Plan, view: View) -> None:
+    """Write and compile ``plan.aget`` and ``plan.get``."""
+    if plan.provider.kind is Kind.VALUE:
+        plan.aget = _value(plan, view, False)
+        plan.get = _value(plan, view, True)
+        plan.source = plan.aget.__asyncdi_source__
+        return
+    shape = {Scope.SINGLETON: _singleton, Scope.REQUEST: _request, Scope.INSTANCE: _instance}[
+        plan.scope
+    ]
+    plan.aget = shape(plan, view, False)
+    plan.get = shape(plan, view, True)
+    plan.source = plan.aget.__asyncdi_source__ + "\n" + plan.get.__asyncdi_source__
+
+
+def generate_read(plan: Plan, view: View) -> Any:
+    """The first read of a service attribute an INSTANCE plan fills: ``read(instance, attr)``.
+
+    The value is made for the instance and owned by it; concurrent first reads share
+    it through a :class:`~asyncdi._flight.Slot` in the instance's ``__dict__``.
+    """
+    writer = _Writer(False)
+    body, result = _lower(plan, view, writer)
+    write = writer.line
+    registry = view.registry
+    write("async def read(instance, attribute, label):", 0)
+    write("values = instance.__dict__", 1)
+    write("current = values.get(attribute)", 1)
+    write("if current is not None: return await current", 1)
+    write("slot = values[attribute] = _Slot()", 1)
+    write("slot.instance = instance", 1)
+    write("slot.attribute = attribute", 1)
+    write("slot.value = _MISS", 1)
+    write("slot.flight = None", 1)
+    if body.needs_scope or body.may_hold:
+        write(f"scope = {writer.const(registry._scope_var, 'var')}.get()", 1)
+    else:
+        write("scope = None", 1)
+    if body.depth > DEEP:
+        write(f"await {writer.const(plan.prepare, 'prep')}(scope)", 1)
+    if body.may_hold:
+        write("held = []", 1)
+    write("try:", 1)
+    _write_body(writer, body, 2)
+    if body.may_hold:
+        write(f"if held: _adopt(instance, held, scope, {writer.const(registry._root, 'root')})", 2)
+    write("state = values.get(_STATE_KEY)", 2)
+    write("if state is not None and state.phase == _DISPOSED:", 2)
+    write("raise _ServiceDisposedError(state.label, attribute)", 3)
+    write("except BaseException as _e:", 1)
+    write("slot.abandon(values, _e)", 2)
+    if body.may_hold:
+        write("if held: await _unwind(held, _e, label)", 2)
+    write("_annotate(_e, _e.__traceback__, _PATHS, _MAKERS)", 2)
+    write("_prefix(_e, (label,))", 2)
+    write("raise", 2)
+    write(f"slot.made({result}, _weak(instance))", 1)
+    write(f"return {result}", 1)
+    from weakref import ref
+
+    from asyncdi._flight import Slot
+    from asyncdi._paths import prefix_path
+
+    writer.namespace["_Slot"] = Slot
+    writer.namespace["_weak"] = ref
+    writer.namespace["_prefix"] = prefix_path
+    return writer.compile("read", f"{plan.name} (read)")
