@@ -20,6 +20,7 @@ import argparse
 import asyncio
 import contextlib
 import dataclasses
+import functools
 import importlib
 import importlib.metadata
 import platform
@@ -545,6 +546,8 @@ BATCH = {
     "twice": core.BATCH["fresh"],
     "scope_svc": core.BATCH["scope"],
 }
+# services kept for the memory rows (dependency-injector makes one in about 50 us)
+MEMORY_INSTANCES = 5000
 # the hand-written baseline of each group, and the asyncdi case shown beside it
 BASE = {
     "hit": "getter",
@@ -701,7 +704,20 @@ def report_targets(cases: list[core.Case], samples: dict[str, list[float]]) -> b
     return passed
 
 
-async def run(rounds: int, batch: dict[str, int]) -> bool:
+async def measure_memory(peer_cases: list[core.Case], count: int) -> list[tuple[str, float]]:
+    """Bytes per service with its three values, kept ``count`` times: by hand, asyncdi, peers.
+
+    A peer's service is what its fresh-service run returns (that run, for one iteration).
+    """
+    rows: list[tuple[str, Callable[[], Awaitable[object]]]] = [
+        ("hand-written: new service, 3 getters", core.made_hand_service),
+        ("asyncdi: new Svc, every dep read twice", core.made_service),
+    ]
+    rows += [(c.label, functools.partial(c.run, 1)) for c in peer_cases if c.group == "fresh"]
+    return [(label, await core.bytes_per_object(make, count)) for label, make in rows]
+
+
+async def run(rounds: int, batch: dict[str, int], instances: int) -> bool:
     """Open asyncdi's lifespan and every peer's container, measure all cases, report."""
     async with core.REGISTRY.lifespan(), contextlib.AsyncExitStack() as stack:
         cases = await reference_cases()
@@ -712,7 +728,12 @@ async def run(rounds: int, batch: dict[str, int]) -> bool:
         print()
         cases += peer_cases
         samples = await core.measure(cases, rounds, batch)
+        memory = await measure_memory(peer_cases, instances)
     report(cases, samples, batch)
+    width = max(len(label) for label, _ in memory)
+    print(f"\nMemory per service with 3 values ({instances} kept, tracemalloc)")
+    for label, size in memory:
+        print(f"  {label:<{width}}  {size:7.1f} B")
     return report_targets(cases, samples)
 
 
@@ -727,10 +748,11 @@ def main(argv: list[str] | None = None) -> int:
     if rounds < 1:
         parser.error("--rounds must be at least 1")
     batch = {group: max(1, n // 100) if args.quick else n for group, n in BATCH.items()}
+    instances = MEMORY_INSTANCES // 100 if args.quick else MEMORY_INSTANCES
     print(f"Python {platform.python_version()} ({platform.python_implementation()}) "
           f"on {platform.platform()}")  # fmt: skip
     print(f"{rounds} rounds, shuffled order each round, gc off while timing\n")
-    passed = asyncio.run(run(rounds, batch))
+    passed = asyncio.run(run(rounds, batch, instances))
     return 1 if args.check and not passed else 0
 
 

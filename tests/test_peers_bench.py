@@ -33,19 +33,23 @@ def run_peers(*args: str) -> subprocess.CompletedProcess[str]:
 
 
 def test_quick_run_prints_baselines_asyncdi_and_every_peer() -> None:
-    """`--quick` exits 0 with the table, every reference row, a note per peer, 3 verdicts."""
+    """`--quick` exits 0 with the table, reference rows, peer notes, memory, 3 verdicts."""
     result = run_peers("--quick")
     assert result.returncode == 0, result.stderr
     assert "Traceback" not in result.stderr
     out = result.stdout
     assert out.startswith("Python ")
-    for header in ("Peers:", "case", "median ns/op", "ratio vs hand-written", "Targets"):
+    headers = ("Peers:", "case", "median ns/op", "ratio vs hand-written", "Memory per", "Targets")
+    for header in headers:
         assert header in out
     for row in ROWS:
         assert row in out
     notes = out.split("Peers:", 1)[1].split("\n\n", 1)[0]
     for library in LIBRARIES:
         assert f"  {library}" in notes
+    memory = out.split("Memory per", 1)[1].split("Targets", 1)[0]
+    assert "asyncdi: new Svc, every dep read twice" in memory
+    assert memory.count(" B\n") >= 2
     targets = out.split("Targets", 1)[1]
     assert sum(targets.count(verdict) for verdict in (" PASS", " FAIL", ": SKIP")) == 3
 
