@@ -4,8 +4,9 @@ Run ``python bench/bench.py``. All cases run in one process and one event loop: 
 round runs every case once, for a batch of iterations, in a freshly shuffled order, so
 machine noise hits all cases alike. A case's figure is the median over rounds of its
 per-op time. Nothing is subtracted (the empty loop is shown for reference); a ratio is
-the median over rounds of the two cases' ratio within each round. ``--check`` exits 1
-if a target fails; ``--quick`` is a smoke test.
+the median over rounds of the two cases' ratio within each round. After the timing, the
+memory a service instance keeps is measured with tracemalloc. ``--check`` exits 1 if a
+target fails; ``--quick`` is a smoke test.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ import random
 import statistics
 import sys
 import time
+import tracemalloc
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 
@@ -76,12 +78,31 @@ async def make_session(db: Db) -> AsyncIterator[Session]:
         session.closed = True
 
 
+class Scoped:
+    """A per-request value built from the session: nine of them join it in a wide request."""
+
+    __slots__ = ("session",)
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+
+# Nine distinct classes, so that peers which resolve by type can tell them apart.
+SCOPED_TYPES: tuple[type[Scoped], ...] = tuple(
+    type(f"Scoped{i}", (Scoped,), {"__slots__": ()}) for i in range(1, 10)
+)
+SCOPED_NAMES = tuple(f"scoped{i}" for i in range(1, 10))
+# the ten request values of the "10 request values" case, in the order they are resolved
+REQUEST_NAMES = ("session", *SCOPED_NAMES)
+
 # register(), not @provides: the hand-written side calls the very same unwrapped functions
 REGISTRY = Registry("bench")
 REGISTRY.register("config", make_config, scope=Scope.SINGLETON)
 REGISTRY.register("db", make_db, scope=Scope.SINGLETON)
 REGISTRY.register("repo", make_repo, scope=Scope.INSTANCE)
 REGISTRY.register("session", make_session, scope=Scope.REQUEST)
+for _name, _type in zip(SCOPED_NAMES, SCOPED_TYPES, strict=True):
+    REGISTRY.register(_name, _type, scope=Scope.REQUEST)
 
 
 class Svc(AsyncService, registry=REGISTRY):
@@ -168,15 +189,23 @@ class Case:
     baselines: tuple[tuple[str, str], ...] = ()
 
 
-GROUPS = {"hit": "cached hit", "fresh": "fresh service", "scope": "request scope cycle"}
-BATCH = {"hit": 5000, "fresh": 1000, "scope": 1000}
-# (case, baseline, ceiling on case / baseline)
+GROUPS = {
+    "hit": "cached hit",
+    "fresh": "fresh service",
+    "scope": "request scope cycle",
+    "scope10": "request scope with 10 request values",
+}
+BATCH = {"hit": 5000, "fresh": 1000, "scope": 1000, "scope10": 300}
+# (case, baseline, ceiling on case / baseline), the targets of issue 6
 TARGETS: list[tuple[str, str, float]] = [
-    ("cached", "getter", 0.7),
+    ("cached", "getter", 0.6),
     ("cached", "future", 1.5),
-    ("fresh", "fresh_hand", 2.5),
-    ("scope", "scope_hand", 1.5),
+    ("fresh", "fresh_hand", 1.7),
+    ("scope", "scope_hand", 1.3),
 ]
+# ceiling on the bytes a service instance keeps once its three dependencies are cached
+MEMORY_TARGET = 264
+MEMORY_INSTANCES = 20_000
 
 
 async def build_cases() -> list[Case]:
@@ -279,6 +308,22 @@ async def build_cases() -> list[Case]:
                 value = session
         return value
 
+    async def scope10(n: int) -> object:
+        names, resolve, value = REQUEST_NAMES, REGISTRY.resolve, None
+        for _ in range(n):
+            async with REGISTRY.scope():
+                for name in names:
+                    value = await resolve(name)
+        return value
+
+    async def scope10_hand(n: int) -> object:
+        types, value = SCOPED_TYPES, None
+        for _ in range(n):
+            async with hand_session() as session:
+                for cls in types:
+                    value = cls(session)
+        return value
+
     attr = (("attr", "attribute"),)
     return [
         Case("cached", "asyncdi: await svc.db (cached)", "hit", cached,
@@ -296,7 +341,62 @@ async def build_cases() -> list[Case]:
         Case("scope", "asyncdi: scope() + resolve(session)", "scope", scope,
              (("hand", "scope_hand"),)),
         Case("scope_hand", "hand-written: asynccontextmanager", "scope", scope_hand),
+        Case("scope10", "asyncdi: scope() + resolve 10 values", "scope10", scope10,
+             (("hand", "scope10_hand"),)),
+        Case("scope10_hand", "hand-written: session + 9 objects", "scope10", scope10_hand),
     ]  # fmt: skip
+
+
+# -- memory ---------------------------------------------------------------------------------
+
+
+async def made_service() -> object:
+    """A new asyncdi service with every dependency read twice: each later read is cached."""
+    s = Svc()
+    for _ in range(2):
+        await s.config
+        await s.db
+        await s.repo
+    return s
+
+
+async def made_hand_service() -> object:
+    """The hand-written service after its three getters ran (its repo made and kept)."""
+    h = HandService()
+    await h.config()
+    await h.db()
+    await h.repo()
+    return h
+
+
+async def bytes_per_object(make: Callable[[], Awaitable[object]], count: int) -> float:
+    """Bytes that ``count`` objects from ``make`` keep alive, per object (tracemalloc).
+
+    Everything the objects keep is counted, wherever it is held (the instance, its
+    ``__dict__``, its futures, its repo, any record the registry keeps of it); what was
+    made and dropped on the way is collected before the second reading.
+    """
+    kept: list[object] = [None] * count  # the list itself is allocated before tracing
+    gc.collect()
+    tracemalloc.start()
+    try:
+        before = tracemalloc.get_traced_memory()[0]
+        for i in range(count):
+            kept[i] = await make()
+        gc.collect()
+        after = tracemalloc.get_traced_memory()[0]
+    finally:
+        tracemalloc.stop()
+    del kept
+    return (after - before) / count
+
+
+async def measure_memory(count: int) -> dict[str, float]:
+    """Bytes per service instance with three cached dependencies: asyncdi and hand-written."""
+    return {
+        "asyncdi": await bytes_per_object(made_service, count),
+        "hand": await bytes_per_object(made_hand_service, count),
+    }
 
 
 # -- measuring and reporting ---------------------------------------------------------------
@@ -338,7 +438,13 @@ def ratio(samples: dict[str, list[float]], key: str, baseline: str) -> float:
     return statistics.median(a / b for a, b in zip(samples[key], samples[baseline], strict=True))
 
 
-def report(cases: list[Case], samples: dict[str, list[float]], batch: dict[str, int]) -> bool:
+def report(
+    cases: list[Case],
+    samples: dict[str, list[float]],
+    batch: dict[str, int],
+    memory: dict[str, float],
+    instances: int,
+) -> bool:
     """Print the table and the targets; return whether every target passed."""
     medians = {key: statistics.median(values) for key, values in samples.items()}
     width = max(len(case.label) for case in cases)
@@ -351,6 +457,9 @@ def report(cases: list[Case], samples: dict[str, list[float]], batch: dict[str, 
                 f"{ratio(samples, case.key, key):.2f}x {label}" for label, key in case.baselines
             )
             print(f"{case.label:<{width}}  {medians[case.key]:>12.1f}  {ratios or '-'}")
+    print(f"\nMemory per service instance, 3 dependencies cached ({instances} kept, tracemalloc)")
+    print(f"  asyncdi: new Svc, every dep read twice  {memory['asyncdi']:7.1f} B")
+    print(f"  hand-written: new service, 3 getters    {memory['hand']:7.1f} B")
     labels = {case.key: case.label for case in cases}
     print("\nTargets (ratios: median over rounds of the ratio within each round)")
     passed = True
@@ -359,15 +468,20 @@ def report(cases: list[Case], samples: dict[str, list[float]], batch: dict[str, 
         passed = passed and measured <= limit
         verdict = "PASS" if measured <= limit else "FAIL"
         print(f"  {labels[key]} / {labels[baseline]}: {measured:.2f} (<= {limit}) {verdict}")
-    return passed
+    fits = memory["asyncdi"] <= MEMORY_TARGET
+    verdict = "PASS" if fits else "FAIL"
+    print(f"  bytes per asyncdi service instance: {memory['asyncdi']:.0f} (<= {MEMORY_TARGET}) "
+          f"{verdict}")  # fmt: skip
+    return passed and fits
 
 
-async def run(rounds: int, batch: dict[str, int]) -> bool:
-    """Open the lifespan, measure every case, then print the report."""
+async def run(rounds: int, batch: dict[str, int], instances: int) -> bool:
+    """Open the lifespan, measure every case and the memory, then print the report."""
     async with REGISTRY.lifespan():
         cases = await build_cases()
         samples = await measure(cases, rounds, batch)
-    return report(cases, samples, batch)
+        memory = await measure_memory(instances)
+    return report(cases, samples, batch, memory, instances)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -381,10 +495,11 @@ def main(argv: list[str] | None = None) -> int:
     if rounds < 1:
         parser.error("--rounds must be at least 1")
     batch = {group: max(1, n // 100) if args.quick else n for group, n in BATCH.items()}
+    instances = MEMORY_INSTANCES // 100 if args.quick else MEMORY_INSTANCES
     print(f"Python {platform.python_version()} ({platform.python_implementation()}) "
           f"on {platform.platform()}")  # fmt: skip
     print(f"{rounds} rounds, shuffled order each round, gc off while timing\n")
-    passed = asyncio.run(run(rounds, batch))
+    passed = asyncio.run(run(rounds, batch, instances))
     return 1 if args.check and not passed else 0
 
 

@@ -18,6 +18,9 @@ CASES = [
     "hand-written: new service, 3 getters",
     "asyncdi: scope() + resolve(session)",
     "hand-written: asynccontextmanager",
+    "asyncdi: scope() + resolve 10 values",
+    "hand-written: session + 9 objects",
+    "asyncdi: new Svc, every dep read twice",
 ]
 
 
@@ -27,17 +30,24 @@ def run_bench(*args: str) -> subprocess.CompletedProcess[str]:
 
 
 def test_quick_run_prints_table_and_targets() -> None:
-    """`--quick` exits 0, silently on stderr, with the headers, every case and every target."""
+    """`--quick` exits 0, silently on stderr, with the headers, every case, memory and targets."""
     result = run_bench("--quick")
     assert result.returncode == 0, result.stderr
     assert result.stderr == ""
     out = result.stdout
     assert out.startswith("Python ")
-    for header in ("case", "median ns/op", "ratio vs baseline(s)", "Targets"):
+    for header in ("case", "median ns/op", "ratio vs baseline(s)", "Memory per service", "Targets"):
         assert header in out
     for name in CASES:
         assert name in out
-    assert out.count(" PASS") + out.count(" FAIL") == 4
+    assert "bytes per asyncdi service instance: " in out
+    assert out.count(" PASS") + out.count(" FAIL") == 5
+
+
+def test_check_exits_by_target_verdict() -> None:
+    """`--check` exits 1 exactly when a target failed, 0 when all passed."""
+    result = run_bench("--quick", "--check")
+    assert result.returncode == (1 if " FAIL" in result.stdout else 0), result.stderr
 
 
 def test_rounds_must_be_positive() -> None:

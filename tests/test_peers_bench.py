@@ -15,6 +15,14 @@ ROWS = [
     "asyncdi: new Svc, await 3 deps",
     "hand-written: asynccontextmanager",
     "asyncdi: scope() + resolve(session)",
+    "plain: await get_shared_db()",
+    'asyncdi: await reg.resolve("db")',
+    "hand-written: same, read twice",
+    "asyncdi: same, every dep read twice",
+    "hand-written: session + service getter",
+    "asyncdi: scope() + await RequestSvc().session",
+    "hand-written: session + 9 objects",
+    "asyncdi: scope() + resolve 10 values",
 ]
 LIBRARIES = ["dishka", "wireup", "that-depends", "dependency-injector", "aioinject", "svcs"]
 
@@ -25,19 +33,31 @@ def run_peers(*args: str) -> subprocess.CompletedProcess[str]:
 
 
 def test_quick_run_prints_baselines_asyncdi_and_every_peer() -> None:
-    """`--quick` exits 0 with the table, the asyncdi and hand-written rows, a note per peer."""
+    """`--quick` exits 0 with the table, reference rows, peer notes, memory, 3 verdicts."""
     result = run_peers("--quick")
     assert result.returncode == 0, result.stderr
     assert "Traceback" not in result.stderr
     out = result.stdout
     assert out.startswith("Python ")
-    for header in ("Peers:", "case", "median ns/op", "ratio vs hand-written"):
+    headers = ("Peers:", "case", "median ns/op", "ratio vs hand-written", "Memory per", "Targets")
+    for header in headers:
         assert header in out
     for row in ROWS:
         assert row in out
     notes = out.split("Peers:", 1)[1].split("\n\n", 1)[0]
     for library in LIBRARIES:
         assert f"  {library}" in notes
+    memory = out.split("Memory per", 1)[1].split("Targets", 1)[0]
+    assert "asyncdi: new Svc, every dep read twice" in memory
+    assert memory.count(" B\n") >= 2
+    targets = out.split("Targets", 1)[1]
+    assert sum(targets.count(verdict) for verdict in (" PASS", " FAIL", ": SKIP")) == 3
+
+
+def test_check_exits_by_target_verdict() -> None:
+    """`--check` exits 1 exactly when a target against wireup failed, 0 otherwise."""
+    result = run_peers("--quick", "--check")
+    assert result.returncode == (1 if " FAIL" in result.stdout else 0), result.stderr
 
 
 def test_rounds_must_be_positive() -> None:
