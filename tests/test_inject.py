@@ -364,6 +364,7 @@ def test_bad_arguments(reg: Registry) -> None:
 
 def test_click_sees_only_callers_options(users_reg: Registry) -> None:
     """A click command built on an @inject function runs with its value injected."""
+
     @click.command()
     @click.option("--uid", type=int, default=1)
     @inject(registry=users_reg)
