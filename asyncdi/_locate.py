@@ -62,7 +62,7 @@ def locate_registry(target: str) -> Registry:
     if not isinstance(found, Registry):
         raise RegistryNotFoundError(
             target,
-            f"{attribute!r} is a {type(found).__name__}, not an asyncdi Registry.",
+            f"{attribute!r} is an object of type {type(found).__name__}, not an asyncdi Registry.",
         )
     return found
 
