@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from asyncdi import AsyncService, Dependency, Registry
+from asyncdi._cli import main
 from asyncdi._graph_render import render_dot, render_mermaid
 
 HEALTHY = """
@@ -286,3 +287,37 @@ def test_help_names_the_commands() -> None:
     assert result.returncode == 0
     assert "check" in result.stdout
     assert "graph" in result.stdout
+
+
+@pytest.mark.parametrize(
+    ("args", "status", "stream", "text"),
+    [
+        (["check", "healthy:reg"], 0, "out", "ok: registry 'shop'"),
+        (["check", "broken_graph:reg"], 1, "out", "has 4 problem(s)"),
+        (["check", "explodes:reg"], 2, "err", "RuntimeError: boom at import"),
+        (["check", "needs_missing:reg"], 2, "err", "no_such_dependency_xyz"),
+        (["graph", "broken_graph:reg"], 0, "out", "class m_audit,m_redis missing"),
+        (["graph", "healthy:reg", "--format", "dot"], 0, "out", 'digraph "shop"'),
+    ],
+)
+def test_main_in_process(
+    project: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    args: list[str],
+    status: int,
+    stream: str,
+    text: str,
+) -> None:
+    """main() returns the exit status and prints where the subprocess runs do."""
+    monkeypatch.chdir(project)
+    monkeypatch.setattr(sys, "path", list(sys.path))
+    for name in ("healthy", "broken_graph", "explodes", "needs_missing"):
+        monkeypatch.delitem(sys.modules, name, raising=False)
+    try:
+        assert main(args) == status
+    finally:
+        for name in ("healthy", "broken_graph", "explodes", "needs_missing"):
+            sys.modules.pop(name, None)
+    captured = capsys.readouterr()
+    assert text in (captured.out if stream == "out" else captured.err)
