@@ -58,12 +58,13 @@ class InjectNeedsAwaitError(AsyncProviderError):
 class _Injected:
     """What one injected parameter needs: its name, the name it asks for, its position."""
 
-    __slots__ = ("dependency", "parameter", "position")
+    __slots__ = ("dependency", "marker", "parameter", "position")
 
-    def __init__(self, parameter: str, dependency: str, position: int) -> None:
+    def __init__(self, parameter: str, dependency: str, position: int, marker: str) -> None:
         self.parameter = parameter
         self.dependency = dependency
         self.position = position  # index among positional arguments; -1 if keyword-only
+        self.marker = marker  # how the default was written, for messages
 
 
 class _Plan:
@@ -103,7 +104,9 @@ class _Plan:
                     "be filled by name. Remove the `/` before it, or make it keyword-only.",
                 )
             else:
-                injected.append(_Injected(p.name, name, position if positional else -1))
+                injected.append(
+                    _Injected(p.name, name, position if positional else -1, repr(p.default))
+                )
                 after_hidden = after_hidden or positional
         self.injected = tuple(injected)
         # What the per-call loop unpacks; a keyword-only parameter can never be passed
@@ -119,7 +122,7 @@ class _Plan:
         registry = self.registry
         for item in self.injected:
             if item.dependency not in registry:
-                where = f"{self.label}({item.parameter}=Inject())"
+                where = f"{self.label}({item.parameter}={item.marker})"
                 raise MissingProviderError(item.dependency, (where,), registry.names)
 
 

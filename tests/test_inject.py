@@ -305,7 +305,7 @@ def test_missing_name_fails_at_first_call(reg: Registry) -> None:
     message = str(caught.value)
     assert "usres" in message
     assert "Did you mean 'users'?" in message
-    assert "handler(user=Inject())" in message
+    assert "handler(user=Inject('usres')) -> 'usres' ???" in message
 
 
 def test_missing_name_registered_later_is_found(reg: Registry) -> None:
