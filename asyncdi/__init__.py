@@ -38,6 +38,7 @@ __all__ = [
     "ScopeClosedError",
     "ServiceDisposedError",
     "ValidationError",
+    "inject",
     "provides",
     "registry",
     "resource",
@@ -67,6 +68,7 @@ from asyncdi._errors import (
     ServiceDisposedError,
     ValidationError,
 )
+from asyncdi._inject import inject
 from asyncdi._lifespan import Lifespan
 from asyncdi._markers import Inject
 from asyncdi._monitoring import HealthReport, HealthResult, ProviderStats
