@@ -14,6 +14,7 @@ from collections.abc import (
     AsyncGenerator,
     AsyncIterable,
     AsyncIterator,
+    Awaitable,
     Callable,
     Generator,
     Iterable,
@@ -24,10 +25,13 @@ from collections.abc import (
 from typing import (
     Annotated,
     Any,
+    ForwardRef,
     Generic,
+    Literal,
     NewType,
     Optional,
     Protocol,
+    TypedDict,
     TypeVar,
     cast,
     runtime_checkable,
@@ -148,6 +152,12 @@ class DuckGreeter:
 
 
 UserId = NewType("UserId", int)
+
+
+class Settings(TypedDict):
+    """A TypedDict: issubclass() refuses it, so nothing can be told."""
+
+    url: str
 
 
 def mismatches(reg: Registry) -> list[TypeMismatchError]:
@@ -356,6 +366,39 @@ class Opener:
         return None
 
 
+PooledT = TypeVar("PooledT", bound="Pooled")
+
+
+class Pooled:
+    """A context manager typed the pre-Self way: `self: T -> T`."""
+
+    async def __aenter__(self: PooledT) -> PooledT:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        return None
+
+
+class Awaiting:
+    """A context manager whose __aenter__ is a plain function returning an awaitable."""
+
+    def __aenter__(self) -> Awaitable[Cache]:
+        raise NotImplementedError
+
+    async def __aexit__(self, *exc: object) -> None:
+        return None
+
+
+class Unannotated:
+    """A context manager whose __aenter__ says nothing."""
+
+    async def __aenter__(self):  # type: ignore[no-untyped-def]
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        return None
+
+
 def entering(factory: Callable[..., Any]) -> Provider:
     """A provider record as ``register(..., enter=True)`` will make one."""
     reg = Registry("enter")
@@ -386,6 +429,10 @@ def test_made_type_of_entered_context_managers() -> None:
     assert made_type(entering(open_session)) is Session
     assert made_type(entering(Opener)) is Cache
     assert made_type(entering(transaction)) is Cache
+    assert made_type(entering(Pooled)) is Pooled
+    assert made_type(entering(Awaiting)) is Cache
+    assert made_type(entering(Unannotated)) is None
+    assert made_type(entering(Database)) is None  # no context manager: unknown
 
 
 # -- the error -----------------------------------------------------------------------------
@@ -468,6 +515,29 @@ def test_class_provider_parameters_are_checked(reg: Registry) -> None:
     ]
 
 
+def test_message_spells_types_as_written() -> None:
+    """Callables, forward references, Annotated and Any read as in source code."""
+    error = TypeMismatchError(
+        "Svc.handler",
+        Callable[..., Annotated[Database, "meta"]],
+        "handler",
+        "value <function handler>",
+        Callable[[int, Any], ForwardRef("Cache")],
+    )
+    assert str(error).startswith(
+        "Svc.handler is Dependency[Callable[..., Database]] but provider 'handler' "
+        "(value <function handler>) makes Callable[[int, Any], Cache]. "
+    )
+
+
+def test_unknown_provider_kinds_make_an_unknown_type(reg: Registry) -> None:
+    """A kind this check does not know (added later) is unknown, not a guess."""
+    record = reg.register("db", make_db)
+    fake = types.SimpleNamespace(kind=types.SimpleNamespace(value="pooled"), factory=make_db)
+    assert made_type(cast(Provider, fake)) is None
+    assert made_type(record) is str
+
+
 # -- the relation ----------------------------------------------------------------------------
 
 
@@ -500,6 +570,7 @@ def test_class_provider_parameters_are_checked(reg: Registry) -> None:
         (Wrapper, Box[int]),
         (tuple[int, int], tuple[int, ...]),
         (tuple[int, ...], tuple[int, int]),
+        (tuple[bool, str], tuple[int, str]),
         (Callable[[str], Postgres], Callable[..., Database]),
         (type[Postgres], type[Database]),
         (Annotated[Postgres, "meta"], Database),
@@ -563,6 +634,8 @@ def test_mismatching_types_are_reported(reg: Registry, made: object, declared: o
         (Box[T], Box[int]),  # type: ignore[valid-type]
         (Wrapper[T], Box[int]),  # type: ignore[valid-type]
         (Database, Annotated[Any, "meta"]),
+        (dict, Settings),
+        (str, Literal["sqlite://"]),
     ],
 )
 def test_any_and_type_variables_are_never_reported(
