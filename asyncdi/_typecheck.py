@@ -289,32 +289,32 @@ def find_type_mismatches(
                 continue
             seen.add(id(dependency))
             provider = providers[dependency.name]
-            error = _check(dependency.label, _declared_type(dependency), provider, made_by)
-            if error is not None:
-                found.append(error)
+            declared = _declared_type(dependency)
+            wrong = _wrong_type(declared, provider, made_by)
+            if wrong is not None:
+                found.append(_error(dependency.label, declared, provider, wrong, attribute=True))
     for name in sorted(providers):
         dependant = providers[name]
-        declared = _parameter_types(dependant)
-        where = f"of provider {name!r} ({_short(dependant.describe())})"
+        annotations = _parameter_types(dependant)
         for param in dependant.params:
-            if param.dependency not in providers or param.parameter not in declared:
+            if param.dependency not in providers or param.parameter not in annotations:
                 continue
-            label = f"parameter {param.parameter!r} {where}"
             provider = providers[param.dependency]
-            error = _check(label, declared[param.parameter], provider, made_by, attribute=False)
-            if error is not None:
-                found.append(error)
+            declared = annotations[param.parameter]
+            wrong = _wrong_type(declared, provider, made_by)
+            if wrong is not None:
+                label = (
+                    f"parameter {param.parameter!r} of provider {name!r} "
+                    f"({_short(dependant.describe())})"
+                )
+                found.append(_error(label, declared, provider, wrong, attribute=False))
     return found
 
 
-def _check(
-    dependant: str,
-    declared: object | None,
-    provider: Provider,
-    made_by: Callable[[str], object | None],
-    *,
-    attribute: bool = True,
-) -> TypeMismatchError | None:
+def _wrong_type(
+    declared: object | None, provider: Provider, made_by: Callable[[str], object | None]
+) -> object | None:
+    """What ``provider`` makes if it provably does not fit ``declared``, else None."""
     if declared is None:
         return None
     made = made_by(provider.name)
@@ -323,8 +323,15 @@ def _check(
     sample = NO_SAMPLE
     if provider.kind.value == "value" and type(provider.value) is made:
         sample = provider.value  # a protocol can be checked on the value itself
-    if fits(made, declared, sample):
+    try:
+        return None if fits(made, declared, sample) else made
+    except Exception:  # noqa: BLE001 - e.g. a recursive alias too deep to compare: unknown
         return None
+
+
+def _error(
+    dependant: str, declared: object, provider: Provider, made: object, *, attribute: bool
+) -> TypeMismatchError:
     return TypeMismatchError(
         dependant, declared, provider.name, provider.describe(), made, attribute=attribute
     )

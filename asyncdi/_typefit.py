@@ -103,6 +103,8 @@ def fits(made: object, declared: object, sample: object = NO_SAMPLE) -> bool:
     ``sample`` is the made value itself when it is at hand (a registered value): a
     ``runtime_checkable`` protocol is then checked on it, as ``isinstance`` would.
     """
+    if made is declared or made == declared:  # also ends the comparison of recursive aliases
+        return True
     made = normalise(made)
     declared = normalise(declared)
     if made is _UNKNOWN or declared is _UNKNOWN:

@@ -9,6 +9,7 @@ import abc
 import contextlib
 import dataclasses
 import functools
+import sys
 import types
 from collections.abc import (
     AsyncGenerator,
@@ -643,6 +644,19 @@ def test_any_and_type_variables_are_never_reported(
 ) -> None:
     """Any and type variables on either side, however nested, fit anything."""
     assert wire(reg, value_of(made), declared) == []
+
+
+@pytest.mark.skipif(sys.version_info < (3, 12), reason="`type` statements are Python 3.12+")
+def test_type_alias_statements_are_understood() -> None:
+    """`type X = ...` aliases are compared by what they stand for, recursive ones too."""
+    namespace: dict[str, Any] = {}
+    exec("type Json = dict[str, Json] | list[Json] | str\ntype Name = str", namespace)
+    json, name = namespace["Json"], namespace["Name"]
+    assert [e.made for e in wire(Registry("a"), value_of(name), int)] == [name]
+    assert wire(Registry("b"), value_of(json), json) == []
+    assert wire(Registry("c"), value_of(dict[str, json]), json) == []  # type: ignore[valid-type]
+    assert wire(Registry("d"), value_of(list[json]), json) == []  # type: ignore[valid-type]
+    assert [e.declared for e in wire(Registry("e"), value_of(int), json)] == [json]
 
 
 def test_minus_none_is_a_mismatch_for_a_dependency(reg: Registry) -> None:
