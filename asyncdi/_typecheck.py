@@ -130,9 +130,13 @@ def _factory_type(factory: object, kind: str) -> object | None:
         return factory  # a class, or a parameterised generic alias of one
     if kind not in _CALLED:
         return None
-    made = _hints(_callable_of(factory)).get("return", _MISSING)
+    function = _callable_of(factory)
+    made = _hints(function).get("return", _MISSING)
     if made is _MISSING:
         return None
+    if made is Self:  # a classmethod such as Database.connect makes its class
+        owner = getattr(function, "__self__", None)
+        return owner if isinstance(owner, type) else None
     if kind == "generator function":
         return _yield_type(made, _SYNC_ITERATORS)
     if kind == "async generator function":

@@ -32,6 +32,7 @@ from typing import (
     NewType,
     Optional,
     Protocol,
+    Self,
     TypedDict,
     TypeVar,
     cast,
@@ -339,6 +340,25 @@ def test_made_type_of_partials_and_callable_objects(reg: Registry) -> None:
     reg.register("cache", Factory())
     assert made_type(reg.provider("db")) is Database
     assert made_type(reg.provider("cache")) is Cache
+
+
+class Pool:
+    """Made by an alternative constructor typed `-> Self`."""
+
+    @classmethod
+    def open(cls) -> Self:
+        return cls()
+
+    def reopen(self) -> Self:
+        return self
+
+
+def test_made_type_of_a_classmethod_returning_self(reg: Registry) -> None:
+    """`-> Self` on a classmethod is its class; on a plain function it is unknown."""
+    reg.register("pool", Pool.open)
+    reg.register("again", Pool().reopen)
+    assert made_type(reg.provider("pool")) is Pool
+    assert made_type(reg.provider("again")) is None
 
 
 class Session:
