@@ -131,6 +131,8 @@ def _factory_type(factory: object, kind: str) -> object | None:
     if kind not in _CALLED:
         return None
     function = _callable_of(factory)
+    if class_origin(function) is not None:
+        return function  # partial(Database, url)
     made = _hints(function).get("return", _MISSING)
     if made is _MISSING:
         return None

@@ -338,8 +338,10 @@ def test_made_type_of_partials_and_callable_objects(reg: Registry) -> None:
 
     reg.register("db", functools.partial(connect, "sqlite://"))
     reg.register("cache", Factory())
+    reg.register("store", functools.partial(MemoryStore))
     assert made_type(reg.provider("db")) is Database
     assert made_type(reg.provider("cache")) is Cache
+    assert made_type(reg.provider("store")) is MemoryStore
 
 
 class Pool:
