@@ -37,6 +37,7 @@ __all__ = [
     "Scope",
     "ScopeClosedError",
     "ServiceDisposedError",
+    "TypeMismatchError",
     "ValidationError",
     "inject",
     "provides",
@@ -78,3 +79,4 @@ from asyncdi._registry import Registry, registry
 from asyncdi._request_scope import RequestScope
 from asyncdi._scope import Scope
 from asyncdi._service import AsyncService, AsyncServiceMeta
+from asyncdi._typecheck import TypeMismatchError

@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING
 
 from asyncdi._errors import ValidationError
 from asyncdi._graph import find_problems
+from asyncdi._typecheck import find_type_mismatches
 
 if TYPE_CHECKING:
     from asyncdi._registry import Registry
@@ -17,11 +18,6 @@ def validate(registry: Registry, services: list[type], *, types: bool = True) ->
     """Raise :class:`ValidationError` holding every problem found, if any."""
     problems = find_problems(registry._providers, services)
     if types:
-        try:
-            from asyncdi._typecheck import find_type_mismatches  # type: ignore[import-not-found,unused-ignore]
-        except ImportError:  # pragma: no cover - the checker ships with the package
-            pass
-        else:
-            problems += find_type_mismatches(registry._providers, services)
+        problems += find_type_mismatches(registry._providers, services)
     if problems:
         raise ValidationError(f"{registry.label} has {len(problems)} problem(s)", problems)

@@ -507,7 +507,7 @@ def test_renamed_parameter_is_checked_against_the_name_it_asks_for(reg: Registry
 
     renamed: Any = Dependency("db")
 
-    def make_repo(conn: Database = Inject("db"), other: Cache = renamed) -> Cache:  # noqa: B008
+    def make_repo(conn: Database = Inject("db"), other: Cache = renamed) -> Cache:
         return Cache()
 
     reg.register("db", make_db)
@@ -886,12 +886,10 @@ def test_missing_names_are_left_to_the_name_check(reg: Registry) -> None:
     assert mismatches(reg) == []
 
 
-# -- wired into Registry.validate() and lifespan() (by the core) ---------------------------
-
-wired = pytest.mark.xfail(strict=False, reason="wired by the core")
+# -- through Registry.validate() and lifespan() ---------------------------------------------
 
 
-@wired
+
 def test_validate_raises_type_mismatch_beside_other_problems(reg: Registry) -> None:
     """validate() groups a TypeMismatchError with the missing names and cycles it finds."""
     reg.register("db", make_db)
@@ -911,7 +909,6 @@ def test_validate_raises_type_mismatch_beside_other_problems(reg: Registry) -> N
     assert "Checkout.clock -> 'clock' ???" in text
 
 
-@wired
 def test_validate_reports_a_type_mismatch_alone(reg: Registry) -> None:
     """A graph whose only problem is a type fails validation."""
     reg.register("db", make_db)
@@ -926,7 +923,6 @@ def test_validate_reports_a_type_mismatch_alone(reg: Registry) -> None:
     assert error.dependant == "Checkout.db"
 
 
-@wired
 def test_validate_types_false_skips_the_type_check(reg: Registry) -> None:
     """validate(types=False) checks names, cycles and scopes, not types."""
     reg.register("db", make_db)
@@ -936,13 +932,12 @@ def test_validate_types_false_skips_the_type_check(reg: Registry) -> None:
         clock = Dependency[str]()
 
     with pytest.raises(ValidationError) as info:
-        reg.validate(types=False)  # type: ignore[call-arg]
+        reg.validate(types=False)
     assert [type(e).__name__ for e in info.value.exceptions] == ["MissingProviderError"]
     reg.register("clock", value="12:00")
-    reg.validate(types=False)  # type: ignore[call-arg]
+    reg.validate(types=False)
 
 
-@wired
 async def test_lifespan_runs_the_type_check(reg: Registry) -> None:
     """Entering a lifespan validates types too, before anything is made."""
     made: list[str] = []
@@ -963,7 +958,6 @@ async def test_lifespan_runs_the_type_check(reg: Registry) -> None:
     assert made == []
 
 
-@wired
 def test_validate_passes_a_well_typed_graph(reg: Registry) -> None:
     """A graph whose types fit validates silently, also with types=True said outright."""
 
@@ -977,4 +971,4 @@ def test_validate_passes_a_well_typed_graph(reg: Registry) -> None:
         db = Dependency[Database]()
         cache = Dependency[Cache | None]()
 
-    reg.validate(types=True)  # type: ignore[call-arg]
+    reg.validate(types=True)
