@@ -123,7 +123,6 @@ async def run_lifespan(
         await lifespan.__aenter__()
     except Exception as error:  # noqa: BLE001 - any start-up failure fails startup
         message = f"asyncdi: the registry's lifespan could not start: {describe(error)}"
-        logger.error("%s", message)
         await send({"type": "lifespan.startup.failed", "message": message})
         return
     protocol = _Protocol(lifespan, first, receive, send)
