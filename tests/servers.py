@@ -38,7 +38,7 @@ def _free_socket() -> socket.socket:
 
 async def _started(server: uvicorn.Server, task: asyncio.Task[None]) -> bool:
     async with asyncio.timeout(STARTUP_TIMEOUT):
-        while not server.started and not task.done():
+        while not server.started and not task.done():  # noqa: ASYNC110 - uvicorn has no event
             await asyncio.sleep(0.005)
     return server.started
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import logging
 from collections.abc import AsyncIterator, MutableMapping
 from typing import Any
 
@@ -25,7 +24,7 @@ from tests.web_fakes import Ledger, Transaction
 Message = MutableMapping[str, Any]
 
 
-class Boom(Exception):
+class BoomError(Exception):
     """An error the app does not handle."""
 
 
@@ -39,7 +38,7 @@ def starlette_app(reg: Registry, ledger: Ledger, **options: Any) -> Starlette:
         tx.pending[key] = int(request.query_params.get("value", "1"))
         status = int(request.query_params.get("status", "200"))
         if request.query_params.get("raise"):
-            raise Boom("unhandled")
+            raise BoomError("unhandled")
         return PlainTextResponse(str(tx.number), status_code=status)
 
     async def read(request: Request) -> Response:
@@ -95,7 +94,7 @@ async def test_failed_status_and_unhandled_error_roll_back(reg: Registry) -> Non
         assert (await c.post("/write/a?status=409")).status_code == 409
         assert (await c.post("/write/b?raise=1")).status_code == 500
         assert (await c.get("/read/a")).json() is None
-    assert ledger.outcomes == ["rollback: FailedResponse", "rollback: Boom"]
+    assert ledger.outcomes == ["rollback: FailedResponse", "rollback: BoomError"]
     assert ledger.committed == {}
 
 
@@ -158,7 +157,7 @@ async def test_websocket_keeps_one_scope_per_connection(reg: Registry) -> None:
                 assert len(set(answers)) == 1
                 assert str(answers[0]).endswith(":open")
         async with asyncio.timeout(2):
-            while ledger.outcomes != ["commit", "commit"]:
+            while ledger.outcomes != ["commit", "commit"]:  # noqa: ASYNC110 - closes in the server
                 await asyncio.sleep(0.01)
 
 
@@ -276,7 +275,7 @@ async def test_override_around_an_in_process_call_stays_in_its_context(reg: Regi
                 return (await client.get("/")).text
 
     async with reg.lifespan(), asyncio.timeout(5):
-        assert await asyncio.gather(call(True), call(False)) == ["fake", "hello"]
+        assert list(await asyncio.gather(call(True), call(False))) == ["fake", "hello"]
 
 
 def test_failed_response_says_what_and_why() -> None:
@@ -289,9 +288,9 @@ def test_failed_response_says_what_and_why() -> None:
 def test_middleware_refuses_bad_arguments() -> None:
     """A registry that is no Registry, or a failed= that is no function, is refused."""
     app = PlainTextResponse("x")
-    with pytest.raises(InvalidArgumentError, match="must be an asyncdi.Registry"):
+    with pytest.raises(InvalidArgumentError, match=r"must be an asyncdi\.Registry"):
         RequestScopeMiddleware(app, registry="reg")  # type: ignore[arg-type]
-    with pytest.raises(InvalidArgumentError, match="status -> bool"):
+    with pytest.raises(InvalidArgumentError, match=r"status -> bool"):
         RequestScopeMiddleware(app, failed=409)  # type: ignore[arg-type]
 
 
@@ -320,5 +319,3 @@ async def test_startup_failure_message_lists_every_problem(reg: Registry) -> Non
     with pytest.raises(ValidationError):
         reg.validate()
 
-
-logging.getLogger("asyncdi").setLevel(logging.INFO)
