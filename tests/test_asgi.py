@@ -318,4 +318,3 @@ async def test_startup_failure_message_lists_every_problem(reg: Registry) -> Non
     assert "'cache'" in failed["message"]
     with pytest.raises(ValidationError):
         reg.validate()
-
