@@ -13,6 +13,12 @@ ALL_EXAMPLES = sorted(EXAMPLES.glob("*.py"))
 
 # Lines each example must print (the output may hold more).
 EXPECTED_LINES = {
+    "fastapi_app.py": [
+        "opened two accounts: ada 100, bob 0",
+        "transfer 30 from ada to bob: 201; now ada 70, bob 30",
+        "transfer 500 from bob to ada: 409 account 2 cannot pay 500",
+        "after the rollback: ada 70, bob 30",
+    ],
     "quickstart.py": [
         "directory ready: 3 users in :memory:",
         "directory disposed",
