@@ -321,7 +321,7 @@ def _write_make(writer: _Writer, step: tuple[Any, ...], indent: int) -> None:
     def write(text: str, indent: int, path: tuple[str, ...] | None = None) -> None:
         writer.line(text, indent, path, provider if path is not None else None)
 
-    write(f"_t = _now() if not {p}.created & 15 else 0", indent)
+    write("if _s: _t = _now()", indent)
     handle = "None"
     if kind is Kind.CLASS:
         write(f"{var} = {call}", indent, path)
@@ -362,10 +362,13 @@ def _write_make(writer: _Writer, step: tuple[Any, ...], indent: int) -> None:
         write(f"held.append(({mechanism}, {var}, {handle}, {p}))", indent)
         write(f"{p}.held += 1", indent)
     write(f"{p}.created += 1", indent)
-    write(f"if _t: {p}.timed += 1; {p}.creation_ns += _now() - _t", indent)
+    write(f"if _s: {p}.timed += 1; {p}.creation_ns += _now() - _t", indent)
 
 
 def _write_body(writer: _Writer, body: _Body, indent: int) -> None:
+    # Creation times are sampled, one call in 16 of the plan's root: timing costs.
+    root = body.steps[-1][1][0]
+    writer.line(f"_s = not {writer.const(root, 'prov')}.created & 15", indent)
     for kind, step in body.steps:
         if kind == "fetch":
             _write_fetch(writer, step, indent)
