@@ -354,11 +354,13 @@ def _write_make(writer: _Writer, step: tuple[Any, ...], indent: int) -> None:
         write(f"if _m is None: _m = _mt(type({var}))", indent)
         write("if _m:", indent)
         write(f"if _m == {Mechanism.HOOKS}: {start}", indent + 1, path)
+        write("if held is None: held = []", indent + 1)
         write(f"held.append((_m, {var}, None, {p}))", indent + 1)
         write(f"{p}.held += 1", indent + 1)
     elif mechanism != Mechanism.NONE:
         if mechanism == Mechanism.HOOKS:
             write(start, indent, path)
+        write("if held is None: held = []", indent)
         write(f"held.append(({mechanism}, {var}, {handle}, {p}))", indent)
         write(f"{p}.held += 1", indent)
     write(f"{p}.created += 1", indent)
@@ -441,7 +443,7 @@ def _singleton(plan: Plan, view: View, sync: bool) -> Any:
     writer.namespace["_ident"] = __import__("threading").get_ident
     _write_prepare(writer, plan, body, indent)
     if body.may_hold:
-        write("held = []", indent)
+        write("held = None", indent)
     write("try:", indent)
     _write_body(writer, body, indent + 1)
     _failure(
@@ -449,16 +451,18 @@ def _singleton(plan: Plan, view: View, sync: bool) -> Any:
         [f"with {lock}: {cell}.flight = None", "flight.finish(_e)"],
     )  # fmt: skip
     if body.may_hold:
-        write(f"if {root}.closed:", indent)
-        write("_e = " + closed, indent + 1)
+        lab = writer.const(repr(plan.name), "label")
+        write("if held:", indent)
+        write(f"if {root}.closed:", indent + 1)
+        write("_e = " + closed, indent + 2)
         if sync:
-            write(f"_unwind_sync(held, _e, {writer.const(repr(plan.name), 'label')})", indent + 1)
+            write(f"_unwind_sync(held, _e, {lab})", indent + 2)
         else:
-            write(f"await _orphan(held, {writer.const(repr(plan.name), 'label')})", indent + 1)
-        write(f"with {lock}: {cell}.flight = None", indent + 1)
-        write("flight.finish(_e)", indent + 1)
-        write("raise _e", indent + 1)
-        write(f"{root}.held += held", indent)
+            write(f"await _orphan(held, {lab})", indent + 2)
+        write(f"with {lock}: {cell}.flight = None", indent + 2)
+        write("flight.finish(_e)", indent + 2)
+        write("raise _e", indent + 2)
+        write(f"{root}.held += held", indent + 1)
     write(f"with {lock}:", indent)
     write(f"{cell}.value = {result}", indent + 1)
     write(f"{cell}.ready = True", indent + 1)
@@ -500,7 +504,7 @@ def _request(plan: Plan, view: View, sync: bool) -> Any:
     write(f"flights[{key}] = _getframe()", 1)
     _write_prepare(writer, plan, body, 1)
     if body.may_hold:
-        write("held = []", 1)
+        write("held = None", 1)
     write("try:", 1)
     _write_body(writer, body, 2)
     _failure(
@@ -512,11 +516,12 @@ def _request(plan: Plan, view: View, sync: bool) -> Any:
     write(f"_e = _ScopeClosedError(scope.label, {p}.name)", 2)
     if body.may_hold:
         lab = writer.const(repr(plan.name), "label")
-        write(f"_unwind_sync(held, _e, {lab})" if sync else f"await _orphan(held, {lab})", 2)
+        orphan = f"_unwind_sync(held, _e, {lab})" if sync else f"await _orphan(held, {lab})"
+        write(f"if held: {orphan}", 2)
     write("if type(mark) is _Flight: mark.finish(_e)", 2)
     write("raise _e", 2)
     if body.may_hold:
-        write("scope.held += held", 1)
+        write("if held: scope.held += held", 1)
     write(f"scope.values[{key}] = {result}", 1)
     write("if type(mark) is _Flight: mark.finish(None)", 1)
     write(f"return {result}", 1)
@@ -534,7 +539,7 @@ def _instance(plan: Plan, view: View, sync: bool) -> Any:
     write(f"{prefix} {name}(scope, owner, deep=True):", 0)
     _write_prepare(writer, plan, body, 1)
     if body.may_hold:
-        write("held = []", 1)
+        write("held = None", 1)
     write("try:", 1)
     _write_body(writer, body, 2)
     _failure(writer, body, repr(plan.name), 1, [])
@@ -577,52 +582,57 @@ def generate(plan: Plan, view: View) -> None:
 def generate_read(plan: Plan, view: View) -> Any:
     """The first read of a service attribute an INSTANCE plan fills: ``read(instance, attr)``.
 
-    The value is made for the instance and owned by it; concurrent first reads share
-    it through a :class:`~asyncdi._flight.Slot` in the instance's ``__dict__``.
+    A plain function: it puts a :class:`~asyncdi._flight.Slot` in the instance at once
+    (with ``setattr``, which keeps CPython's compact instance values; touching
+    ``__dict__`` would build a dict per instance), so a second read before the first
+    is awaited finds the slot, and returns the coroutine that makes the value for the
+    instance, owned by it.
     """
     writer = _Writer(False)
     body, result = _lower(plan, view, writer)
     write = writer.line
     registry = view.registry
-    write("async def read(instance, attribute, label):", 0)
-    write("values = instance.__dict__", 1)
-    write("current = values.get(attribute)", 1)
-    write("if current is not None: return await current", 1)
-    write("slot = values[attribute] = _Slot()", 1)
-    write("slot.instance = instance", 1)
+    write("def read(instance, attribute, label):", 0)
+    write("slot = _Slot()", 1)
     write("slot.attribute = attribute", 1)
     write("slot.value = _MISS", 1)
     write("slot.flight = None", 1)
-    if body.needs_scope or body.may_hold:
+    write("slot.instance = instance", 1)
+    write("_setattr(instance, attribute, slot)", 1)
+    write("return make(instance, slot, label)", 1)
+    write("async def make(instance, slot, label):", 0)
+    if body.needs_scope:
         write(f"scope = {writer.const(registry._scope_var, 'var')}.get()", 1)
     else:
         write("scope = None", 1)
     if body.depth > DEEP:
         write(f"await {writer.const(plan.prepare, 'prep')}(scope)", 1)
     if body.may_hold:
-        write("held = []", 1)
+        write("held = None", 1)
     write("try:", 1)
     _write_body(writer, body, 2)
     if body.may_hold:
-        write(f"if held: _adopt(instance, held, scope, {writer.const(registry._root, 'root')})", 2)
-    write("state = values.get(_STATE_KEY)", 2)
+        var = writer.const(registry._scope_var, "var")
+        root = writer.const(registry._root, "root")
+        write(f"if held: _adopt(instance, held, scope or {var}.get(), {root})", 2)
+    write("state = instance._asyncdi_state", 2)
     write("if state is not None and state.phase == _DISPOSED:", 2)
-    write("raise _ServiceDisposedError(state.label, attribute)", 3)
+    write("raise _ServiceDisposedError(state.label, slot.attribute)", 3)
     write("except BaseException as _e:", 1)
-    write("slot.abandon(values, _e)", 2)
+    write("slot.abandon(instance, _e)", 2)
     if body.may_hold:
         write("if held: await _unwind(held, _e, label)", 2)
     write("_annotate(_e, _e.__traceback__, _PATHS, _MAKERS)", 2)
     write("_prefix(_e, (label,))", 2)
     write("raise", 2)
-    write(f"slot.made({result}, _weak(instance))", 1)
+    write(f"slot.value = {result}", 1)
+    write("if slot.flight is not None: slot.made()", 1)
+    write("else: slot.instance = None", 1)
     write(f"return {result}", 1)
-    from weakref import ref
-
     from asyncdi._flight import Slot
     from asyncdi._paths import prefix_path
 
     writer.namespace["_Slot"] = Slot
-    writer.namespace["_weak"] = ref
+    writer.namespace["_setattr"] = setattr
     writer.namespace["_prefix"] = prefix_path
     return writer.compile("read", f"{plan.name} (read)")

@@ -86,9 +86,16 @@ class InstanceState(Owner):
 
 
 def state_of(instance: Any) -> InstanceState:
-    """The instance's state, made on first need."""
-    values = instance.__dict__
-    state: InstanceState | None = values.get(STATE_KEY)
+    """The instance's state, made on first need.
+
+    ``AsyncService`` has a class-level ``None`` under the same name, so reading it
+    never raises, and ``setattr`` keeps the instance's compact values.
+    """
+    state: InstanceState | None = getattr(instance, STATE_KEY, None)
     if state is None:
-        state = values[STATE_KEY] = InstanceState(type(instance).__name__)
+        state = InstanceState(type(instance).__name__)
+        try:
+            setattr(instance, STATE_KEY, state)
+        except Exception:  # noqa: BLE001 - e.g. a frozen service; the dict always works
+            instance.__dict__[STATE_KEY] = state
     return state

@@ -271,11 +271,12 @@ class Registry:
             value = await plan.aget(None, None)
             _check_not_disposed(values, attribute)
         except BaseException as error:
-            slot.abandon(values, error)
+            slot.abandon(instance, error)
             prefix_path(error, (label,))
             raise
         values[attribute] = plan.cell.shared_future()  # type: ignore[union-attr]
-        slot.made(value, None)
+        slot.value = value
+        slot.made()
         return value
 
     async def _read_request(self, plan: Plan, instance: Any, attribute: str, label: str) -> Any:
@@ -291,14 +292,15 @@ class Registry:
             value = await plan.aget(scope, None)
             _check_not_disposed(values, attribute)
         except BaseException as error:
-            slot.abandon(values, error)
+            slot.abandon(instance, error)
             prefix_path(error, (label,))
             raise
         holder = scope
         while holder is not None and plan.key not in holder.values:
             holder = holder.parent
         values[attribute] = ScopedValue(holder or scope, value, plan.name)  # type: ignore[arg-type]
-        slot.made(value, None)
+        slot.value = value
+        slot.made()
         return value
 
     # -- contexts -----------------------------------------------------------------------

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Self
 from asyncdi import _hooks as hooks
 from asyncdi._dependency import Dependency
 from asyncdi._errors import AsyncReleaseError, ReuseError, ServiceDisposedError
-from asyncdi._instance_state import STATE_KEY, InstanceState, state_of
+from asyncdi._instance_state import InstanceState, state_of
 from asyncdi._release import any_async, finish_exit, shielded
 
 if TYPE_CHECKING:
@@ -70,6 +70,7 @@ class AsyncService(metaclass=AsyncServiceMeta):
     """
 
     __asyncdi_lifecycle__: ClassVar[str] = "service"
+    _asyncdi_state: ClassVar[InstanceState | None] = None  # an instance's own, once made
 
     def initialize(self) -> Awaitable[None] | None:
         """Called once before the instance is used; override it (sync or async)."""
@@ -153,7 +154,7 @@ class AsyncService(metaclass=AsyncServiceMeta):
         return inspect.iscoroutinefunction(self.dispose) or any_async(state_of(self).held)
 
     def __del__(self) -> None:
-        state: InstanceState | None = self.__dict__.get(STATE_KEY)
+        state: InstanceState | None = self._asyncdi_state
         if state is not None and state.held and not state.owned and not state.closed:
             names = ", ".join(repr(name) for name in state.pending())
             warnings.warn(
@@ -166,7 +167,7 @@ class AsyncService(metaclass=AsyncServiceMeta):
             )
 
     def __repr__(self) -> str:
-        state: InstanceState | None = self.__dict__.get(STATE_KEY)
+        state: InstanceState | None = self._asyncdi_state
         phase = "new" if state is None else ("new", "active", "disposed")[state.phase]
         owned = 0 if state is None else len(state.held)
         return f"<{type(self).__name__} {phase}, {owned} values owned>"
