@@ -2,7 +2,8 @@
 # The whole check, from a fresh clone with only Python 3.11+: make a virtual
 # environment, install asyncdi with its test tools, then lint, type-check and test on
 # 3.11 (with coverage), then test again on 3.12 and 3.13 wherever those interpreters
-# exist (on PATH or under ~/.pyenv/versions). Exits non-zero if any step fails.
+# exist (on PATH or under ~/.pyenv/versions). Lint or type errors stop at once; the tests
+# run on every version found, and the script exits non-zero if any of them failed.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -16,8 +17,11 @@ echo "== ruff"
 .venv/bin/ruff check asyncdi tests examples bench
 echo "== mypy --strict"
 .venv/bin/mypy --strict asyncdi tests/typing
+failed=()
 echo "== pytest ($(.venv/bin/python -c 'import sys; print(sys.version.split()[0])'))"
-.venv/bin/python -m pytest --cov=asyncdi --cov-report=term "$@"
+if ! .venv/bin/python -m pytest --cov=asyncdi --cov-report=term "$@"; then
+    failed+=("3.11")
+fi
 
 # An interpreter of version $1 (e.g. 3.12) that really runs: a pyenv shim on PATH for a
 # version that is not selected exists but fails, so each candidate is tried.
@@ -35,7 +39,6 @@ find_python() {
     return 1
 }
 
-failed=()
 for version in 3.12 3.13; do
     venv=.venv${version/./}
     if ! interpreter=$(find_python "$version"); then

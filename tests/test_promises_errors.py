@@ -186,13 +186,13 @@ def test_entering_an_override_twice_is_a_reuse_error(reg: Registry) -> None:
 
 
 def _never_yields() -> Iterator[str]:
-    return
-    yield "never"
+    for never in range(0):
+        yield str(never)
 
 
 async def _never_yields_async() -> AsyncIterator[str]:
-    return
-    yield "never"
+    for never in range(0):
+        yield str(never)
 
 
 @pytest.mark.parametrize("provider", [_never_yields, _never_yields_async])
