@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any, TypeVar, overload
 
 import wrapt
 
+from asyncdi._errors import InvalidProviderError
 from asyncdi._scope import Scope
 
 if TYPE_CHECKING:
@@ -119,9 +120,10 @@ def resource(
 
     def decorate(cls: C) -> C:
         if not isinstance(cls, type):
-            raise TypeError(
+            raise InvalidProviderError(
+                name or getattr(cls, "__name__", "?"),
                 f"@resource decorates a class; got {cls!r}. For a function, use "
-                "@provides(..., close=True) or a generator provider."
+                "@provides(..., close=True) or a generator provider.",
             )
         _mark(cls)
         if name is not None:
