@@ -118,7 +118,7 @@ def _adopt(instance: Any, held: list[Held], scope: Any, root: Any) -> None:
     state = state_of(instance)
     if state.phase == InstanceState.DISPOSED:
         raise ServiceDisposedError(state.label)
-    state.adopt(held, scope if scope is not None else root)
+    state.adopt(held, scope if scope is not None and not scope.closed else root, instance)
 
 
 _BASE_NAMESPACE: Final[dict[str, Any]] = {
@@ -594,13 +594,11 @@ def generate_read(plan: Plan, view: View) -> Any:
     registry = view.registry
     write("def read(instance, attribute, label):", 0)
     write("slot = _Slot()", 1)
-    write("slot.attribute = attribute", 1)
     write("slot.value = _MISS", 1)
     write("slot.flight = None", 1)
-    write("slot.instance = instance", 1)
     write("_setattr(instance, attribute, slot)", 1)
-    write("return make(instance, slot, label)", 1)
-    write("async def make(instance, slot, label):", 0)
+    write("return make(instance, slot, attribute, label)", 1)
+    write("async def make(instance, slot, attribute, label):", 0)
     if body.needs_scope:
         write(f"scope = {writer.const(registry._scope_var, 'var')}.get()", 1)
     else:
@@ -617,9 +615,9 @@ def generate_read(plan: Plan, view: View) -> Any:
         write(f"if held: _adopt(instance, held, scope or {var}.get(), {root})", 2)
     write("state = instance._asyncdi_state", 2)
     write("if state is not None and state.phase == _DISPOSED:", 2)
-    write("raise _ServiceDisposedError(state.label, slot.attribute)", 3)
+    write("raise _ServiceDisposedError(state.label, attribute)", 3)
     write("except BaseException as _e:", 1)
-    write("slot.abandon(instance, _e)", 2)
+    write("slot.abandon(instance, attribute, _e)", 2)
     if body.may_hold:
         write("if held: await _unwind(held, _e, label)", 2)
     write("_annotate(_e, _e.__traceback__, _PATHS, _MAKERS)", 2)
@@ -627,7 +625,6 @@ def generate_read(plan: Plan, view: View) -> Any:
     write("raise", 2)
     write(f"slot.value = {result}", 1)
     write("if slot.flight is not None: slot.made()", 1)
-    write("else: slot.instance = None", 1)
     write(f"return {result}", 1)
     from asyncdi._flight import Slot
     from asyncdi._paths import prefix_path

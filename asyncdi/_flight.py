@@ -35,10 +35,11 @@ _ident = threading.get_ident
 class Flight:
     """One creation in progress, and the tasks waiting for it."""
 
-    __slots__ = ("frame", "thread", "waiters")
+    __slots__ = ("frame", "retry", "thread", "waiters")
 
     def __init__(self, frame: FrameType | None, thread: int | None = None) -> None:
         self.frame = frame
+        self.retry: tuple[Any, str] | None = None  # a Slot's (instance, attribute) to read again
         self.thread = thread  # set for values shared across threads (singletons)
         self.waiters: list[tuple[asyncio.AbstractEventLoop, asyncio.Future[Any]]] = []
 
@@ -116,14 +117,12 @@ class Slot:
 
     While the value is made, concurrent readers find the slot and wait on futures of
     their own, so one reader's cancellation never reaches the creation or the others.
-    Once made, the slot keeps the value (64 bytes; a done future would take 144), and
+    Once made, the slot keeps the value (48 bytes; a done future would take 144), and
     awaiting it returns the value.
     """
 
-    __slots__ = ("attribute", "flight", "instance", "value")
+    __slots__ = ("flight", "value")
 
-    instance: Any  # kept while in flight only, for a waiter's retry
-    attribute: str
     value: Any
     flight: Flight | None
 
@@ -134,34 +133,33 @@ class Slot:
         flight = self.flight
         if flight is None:
             flight = self.flight = Flight(None)
-        instance = self.instance
         yield from wait_for(flight).__await__()
         if self.value is not MISS:
             return self.value
         # the creator was cancelled: read the attribute again (this reader may create)
-        return (yield from getattr(instance, self.attribute).__await__())
+        instance, attribute = flight.retry  # type: ignore[misc]
+        return (yield from getattr(instance, attribute).__await__())
 
-    def abandon(self, instance: Any, error: BaseException) -> None:
+    def abandon(self, instance: Any, attribute: str, error: BaseException) -> None:
         """The creation failed: leave ``instance`` and tell the waiters."""
         values = instance.__dict__
-        if values.get(self.attribute) is self:
-            del values[self.attribute]
-        if self.flight is not None:
-            self.flight.finish(error)
+        if values.get(attribute) is self:
+            del values[attribute]
+        flight = self.flight
+        if flight is not None:
+            flight.retry = (instance, attribute)
+            flight.finish(error)
 
     def made(self) -> None:
-        """Wake the readers that waited for the value; drop the instance."""
-        self.instance = None
+        """Wake the readers that waited for the value."""
         flight, self.flight = self.flight, None
         if flight is not None:
             flight.finish(None)
 
 
-def make_slot(instance: Any, attribute: str) -> Slot:
-    """A slot for a dependency of ``instance`` being made."""
+def make_slot() -> Slot:
+    """A slot for a dependency being made."""
     slot = Slot()
-    slot.instance = instance
-    slot.attribute = attribute
     slot.value = MISS
     slot.flight = None
     return slot

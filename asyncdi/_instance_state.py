@@ -12,6 +12,8 @@ registration back, so nothing is released twice and nothing accumulates.
 
 from __future__ import annotations
 
+import warnings
+import weakref
 from typing import Any, Final
 
 from asyncdi._release import Held, Mechanism, Owner
@@ -25,7 +27,7 @@ _OWNER: Final = Mechanism.OWNER
 class InstanceState(Owner):
     """The values one service instance owns, and where it is in its lifecycle."""
 
-    __slots__ = ("owned", "phase", "registered_with")
+    __slots__ = ("owned", "phase", "registered_with", "watcher")
 
     NEW: Final = 0
     ACTIVE: Final = 1
@@ -36,6 +38,7 @@ class InstanceState(Owner):
         self.phase = InstanceState.NEW
         self.owned = False  # made by a provider: its owner releases the instance itself
         self.registered_with: Owner | None = None
+        self.watcher: weakref.ref[Any] | None = None  # says so if the instance is lost
 
     @property
     def service(self) -> str:
@@ -47,16 +50,37 @@ class InstanceState(Owner):
         """Whether the instance has been disposed and released its values."""
         return self.phase == InstanceState.DISPOSED
 
-    def adopt(self, held: list[Held], fallback: Owner) -> None:
-        """Own ``held``; make sure someone releases it if this instance never is."""
+    def adopt(self, held: list[Held], fallback: Owner, instance: Any = None) -> None:
+        """Own ``held``; make sure someone releases it if this instance never is.
+
+        Only an instance that owns something is watched (a weak reference, made once):
+        if it is garbage-collected before it is disposed, a ``ResourceWarning`` names
+        what it still owned. Plain instances pay nothing for this.
+        """
         self.held += held
         if self.owned or self.registered_with is not None:
             return
         fallback.held.append((_OWNER, self, None, None))
         self.registered_with = fallback
+        if instance is not None and self.watcher is None:
+            self.watcher = weakref.ref(instance, self._lost)
+
+    def _lost(self, _: weakref.ref[Any]) -> None:
+        self.watcher = None
+        if self.held and not self.closed:
+            names = ", ".join(repr(name) for name in self.pending())
+            warnings.warn(
+                f"{self.service} instance was garbage-collected without being disposed, "
+                f"still owning {names}; they are released when the request scope (or "
+                f"lifespan) they were made in ends. Use `async with {self.service}() as "
+                "svc:` to release them as soon as the instance is done.",
+                ResourceWarning,
+                stacklevel=2,
+            )
 
     def withdraw(self) -> None:
         """Take back the registration with the owner of last resort (once released)."""
+        self.watcher = None
         owner, self.registered_with = self.registered_with, None
         if owner is None:
             return

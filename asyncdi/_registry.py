@@ -266,12 +266,12 @@ class Registry:
         current = values.get(attribute)
         if current is not None:  # another read got here first
             return await current
-        slot = values[attribute] = make_slot(instance, attribute)
+        slot = values[attribute] = make_slot()
         try:
             value = await plan.aget(None, None)
             _check_not_disposed(values, attribute)
         except BaseException as error:
-            slot.abandon(instance, error)
+            slot.abandon(instance, attribute, error)
             prefix_path(error, (label,))
             raise
         values[attribute] = plan.cell.shared_future()  # type: ignore[union-attr]
@@ -286,13 +286,13 @@ class Registry:
         current = values.get(attribute)
         if current is not None:
             return await current
-        slot = values[attribute] = make_slot(instance, attribute)
+        slot = values[attribute] = make_slot()
         scope = self._scope_var.get()
         try:
             value = await plan.aget(scope, None)
             _check_not_disposed(values, attribute)
         except BaseException as error:
-            slot.abandon(instance, error)
+            slot.abandon(instance, attribute, error)
             prefix_path(error, (label,))
             raise
         holder = scope

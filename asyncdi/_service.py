@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import inspect
-import warnings
 from collections.abc import Awaitable, Generator, Mapping
 from types import MappingProxyType, TracebackType
 from typing import TYPE_CHECKING, Any, ClassVar, Self
@@ -152,19 +151,6 @@ class AsyncService(metaclass=AsyncServiceMeta):
 
     def __asyncdi_stop_needs_await__(self) -> bool:
         return inspect.iscoroutinefunction(self.dispose) or any_async(state_of(self).held)
-
-    def __del__(self) -> None:
-        state: InstanceState | None = self._asyncdi_state
-        if state is not None and state.held and not state.owned and not state.closed:
-            names = ", ".join(repr(name) for name in state.pending())
-            warnings.warn(
-                f"{state.service} instance was garbage-collected without being disposed, "
-                f"still owning {names}; they are released when the request scope (or "
-                f"lifespan) they were made in ends. Use `async with {state.service}() as "
-                "svc:` to release them as soon as the instance is done.",
-                ResourceWarning,
-                stacklevel=2,
-            )
 
     def __repr__(self) -> str:
         state: InstanceState | None = self._asyncdi_state
