@@ -24,10 +24,12 @@ __all__ = [
     "begin_async_teardown",
     "finish_async_teardown",
     "finish_exit",
+    "finish_release",
     "held_name",
     "logger",
     "release_records",
     "shielded",
+    "start_release",
 ]
 
 logger: Final = logging.getLogger("asyncdi")
@@ -104,29 +106,79 @@ class Owner:
 async def release_records(held: list[Held], exc: BaseException | None) -> list[BaseException]:
     """Release and empty ``held``, newest first; every step runs. Returns the failures."""
     errors: list[BaseException] = []
+    step = start_release(held, exc, errors)
+    if step is not None:
+        await finish_release(step, held, exc, errors)
+    return errors
+
+
+def start_release(
+    held: list[Held], exc: BaseException | None, errors: list[BaseException]
+) -> Coroutine[Any, Any, None] | None:
+    """Release ``held`` newest first, in place, until a step has to wait.
+
+    Most releases never suspend (a generator's teardown that just returns), so they
+    cost no coroutine: ``None`` means everything was released. Otherwise the returned
+    coroutine finishes that step; :func:`finish_release` then goes on with the rest.
+    Failures are appended to ``errors``; every step runs.
+    """
     while held:
         h = held.pop()
-        mechanism = h[0]
         try:
-            if mechanism == _ASYNC_GENERATOR:
-                pending = begin_async_teardown(h, exc)
-                if pending is not None:
-                    await finish_async_teardown(h, exc, errors, pending)
-            elif mechanism == _HOOKS:
-                await _Shielded(hooks.stop(h[1], exc), errors)
-            elif mechanism == _OWNER:
-                h[1].registered_with = None  # popped already: nothing to take back
-                errors += await h[1].arelease(exc)
-            elif mechanism == _CLOSE and callable(getattr(h[1], "aclose", None)):
-                await _Shielded(h[1].aclose(), errors)
-            else:
-                _teardown_sync(h, exc)
+            waiting = _begin_step(h, exc, errors)
         except BaseException as error:  # noqa: BLE001 - every step must run; all are reported
             errors.append(error)
-        provider = h[3]
-        if provider is not None:
-            provider.released += 1
-    return errors
+            waiting = None
+        if waiting is not None:
+            return _finish_step(h, waiting, errors)
+        if h[3] is not None:
+            h[3].released += 1
+    return None
+
+
+async def finish_release(
+    step: Coroutine[Any, Any, None],
+    held: list[Held],
+    exc: BaseException | None,
+    errors: list[BaseException],
+) -> None:
+    """Await the step :func:`start_release` handed back, then release the rest."""
+    next_step: Coroutine[Any, Any, None] | None = step
+    while next_step is not None:
+        await next_step
+        next_step = start_release(held, exc, errors)
+
+
+def _begin_step(h: Held, exc: BaseException | None, errors: list[BaseException]) -> Any:
+    """Start releasing one record: None if it is done, else what to await to finish it."""
+    mechanism = h[0]
+    if mechanism == _ASYNC_GENERATOR:
+        pending = begin_async_teardown(h, exc)
+        return None if pending is None else finish_async_teardown(h, exc, errors, pending)
+    if mechanism == _HOOKS:
+        return _Shielded(hooks.stop(h[1], exc), errors)
+    if mechanism == _OWNER:
+        h[1].registered_with = None  # popped already: nothing to take back
+        return _release_owner(h[1], exc, errors)
+    if mechanism == _CLOSE and callable(getattr(h[1], "aclose", None)):
+        return _Shielded(h[1].aclose(), errors)
+    _teardown_sync(h, exc)
+    return None
+
+
+async def _finish_step(h: Held, waiting: Any, errors: list[BaseException]) -> None:
+    try:
+        await waiting
+    except BaseException as error:  # noqa: BLE001 - every step must run; all are reported
+        errors.append(error)
+    if h[3] is not None:
+        h[3].released += 1
+
+
+async def _release_owner(
+    owner: Owner, exc: BaseException | None, errors: list[BaseException]
+) -> None:
+    errors += await owner.arelease(exc)
 
 
 def _needs_await(held: Held) -> bool:
