@@ -36,7 +36,7 @@ from asyncdi._errors import (
     ScopeClosedError,
     ServiceDisposedError,
 )
-from asyncdi._flight import MISS, Flight, getframe, wait_for
+from asyncdi._flight import MAKING, MISS, Flight, creating_here, wait_for
 from asyncdi._instance_state import STATE_KEY, InstanceState, state_of
 from asyncdi._paths import annotate
 from asyncdi._provider import DYNAMIC, Kind, Provider
@@ -97,12 +97,12 @@ async def _orphan(held: list[Held], label: str) -> None:
     finish_exit(label, None, await release_records(held, None))
 
 
-async def _wait_request(scope: Any, key: Any, mark: Any) -> None:
+async def _wait_request(scope: Any, key: Any, mark: Any, codes: Any) -> None:
     """Wait for a request value another task is making in ``scope``."""
-    if type(mark) is not Flight:
-        mark = scope.flights[key] = Flight(mark)
-    if mark.is_own():
+    if creating_here(codes, scope, 3):  # skip this function and the waiting plan's own
         raise _open_cycle(key)
+    if type(mark) is not Flight:
+        mark = scope.flights[key] = Flight()
     await wait_for(mark)
 
 
@@ -124,7 +124,8 @@ def _adopt(instance: Any, held: list[Held], scope: Any, root: Any) -> None:
 _BASE_NAMESPACE: Final[dict[str, Any]] = {
     "_MISS": MISS,
     "_Flight": Flight,
-    "_getframe": getframe,
+    "_MAKING": MAKING,
+    "_creating_here": creating_here,
     "_now": time.perf_counter_ns,
     "_coro": types.CoroutineType,
     "_first_yield": _first_yield,
@@ -408,6 +409,7 @@ def _singleton(plan: Plan, view: View, sync: bool) -> Any:
     plan.depth = body.depth
     write = writer.line
     cell = writer.const(plan.cell, "cell")
+    codes = writer.const(plan.codes, "codes")
     lock = writer.const(view.registry._lock, "lock")
     root = writer.const(view.registry._root, "root")
     p = writer.const(plan.provider, "prov")
@@ -421,10 +423,10 @@ def _singleton(plan: Plan, view: View, sync: bool) -> Any:
         write(f"if {cell}.ready: return {cell}.value", 2)
         write(f"flight = {cell}.flight", 2)
         write("if flight is not None:", 2)
-        write(f"if flight.is_own(): raise _open_cycle({p})", 3)
+        write(f"if _creating_here({codes}): raise _open_cycle({p})", 3)
         write(f"raise _needs_await({p}, 'a value being made asynchronously')", 3)
         write(f"if {root}.closed: raise {closed}", 2)
-        write(f"flight = {cell}.flight = _Flight(_getframe(), _ident())", 2)
+        write(f"flight = {cell}.flight = _Flight()", 2)
         indent = 2
     else:
         write("while True:", 1)
@@ -433,14 +435,13 @@ def _singleton(plan: Plan, view: View, sync: bool) -> Any:
         write(f"flight = {cell}.flight", 3)
         write("if flight is None:", 3)
         write(f"if {root}.closed: raise {closed}", 4)
-        write(f"flight = {cell}.flight = _Flight(_getframe(), _ident())", 4)
+        write(f"flight = {cell}.flight = _Flight()", 4)
         write("break", 4)
-        write(f"if flight.is_own(): raise _open_cycle({p})", 3)
+        write(f"if _creating_here({codes}): raise _open_cycle({p})", 3)
         write("waiter = flight.waiter()", 3)
         write("outcome = await waiter", 2)
         write("if outcome is not None: raise outcome", 2)
         indent = 1
-    writer.namespace["_ident"] = __import__("threading").get_ident
     _write_prepare(writer, plan, body, indent)
     if body.may_hold:
         write("held = None", indent)
@@ -478,6 +479,7 @@ def _request(plan: Plan, view: View, sync: bool) -> Any:
     plan.depth = body.depth
     write = writer.line
     key = writer.const(plan.key, "key")
+    codes = writer.const(plan.codes, "codes")
     p = writer.const(plan.provider, "prov")
     name = "get" if sync else "aget"
     prefix = "def" if sync else "async def"
@@ -491,17 +493,15 @@ def _request(plan: Plan, view: View, sync: bool) -> Any:
     write(f"mark = s.flights.get({key})", 3)
     write("if mark is not None:", 3)
     if sync:
-        write("if type(mark) is _Flight: mark = mark.frame", 4)
-        write("if mark.f_back is not None:", 4)
-        write(f"raise _open_cycle({key})", 5)
+        write(f"if _creating_here({codes}, s): raise _open_cycle({key})", 4)
         write(f"raise _needs_await({p}, 'a value being made asynchronously')", 4)
     else:
-        write(f"await _wait_request(s, {key}, mark)", 4)
+        write(f"await _wait_request(s, {key}, mark, {codes})", 4)
         write("continue", 4)
     write("s = s.parent", 2)
     write(f"if scope.closed: raise _ScopeClosedError(scope.label, {p}.name)", 1)
     write("flights = scope.flights", 1)
-    write(f"flights[{key}] = _getframe()", 1)
+    write(f"flights[{key}] = _MAKING", 1)
     _write_prepare(writer, plan, body, 1)
     if body.may_hold:
         write("held = None", 1)
@@ -576,6 +576,7 @@ def generate(plan: Plan, view: View) -> None:
     ]
     plan.aget = shape(plan, view, False)
     plan.get = shape(plan, view, True)
+    plan.codes.update((plan.aget.__code__, plan.get.__code__))
     plan.source = plan.aget.__asyncdi_source__ + "\n" + plan.get.__asyncdi_source__
 
 

@@ -7,10 +7,9 @@ own event loop, so a waiter's cancellation never reaches the creator or the othe
 waiters, and a waiter in another thread's loop is woken thread-safely. A failure is
 handed to every waiter and not kept; only a cancelled creator makes waiters retry.
 
-A creation knows the frame it runs in. A waiter that finds that frame executing is
-running inside the creation itself (a provider body asked for its own value): that is
-a cycle, reported at once instead of waiting forever. Frames of suspended coroutines
-have no ``f_back``; executing ones always have one.
+A waiter that finds the creation running in its own stack is inside that creation (a
+provider body asked for its own value): that is a cycle, reported at once instead of
+waiting forever (see :func:`creating_here`).
 """
 
 from __future__ import annotations
@@ -18,37 +17,27 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import sys
-import threading
-from collections.abc import Generator
-from types import FrameType
+from collections.abc import Collection, Generator
+from types import CodeType, FrameType
 from typing import Any, Final
 
-__all__ = ["MISS", "Cell", "Flight", "Slot", "done_future", "make_slot"]
+__all__ = ["MAKING", "MISS", "Cell", "Flight", "Slot", "creating_here", "done_future", "make_slot"]
 
 MISS: Final = object()  # a Slot's value while it is being made; a dict's "not there"
+MAKING: Final = object()  # a request scope's mark of a value in flight nobody waits for
 _running_loop = asyncio.get_running_loop
 _get_running_loop = asyncio._get_running_loop
 _Future = asyncio.Future
-_ident = threading.get_ident
 
 
 class Flight:
     """One creation in progress, and the tasks waiting for it."""
 
-    __slots__ = ("frame", "retry", "thread", "waiters")
+    __slots__ = ("retry", "waiters")
 
-    def __init__(self, frame: FrameType | None, thread: int | None = None) -> None:
-        self.frame = frame
+    def __init__(self) -> None:
         self.retry: tuple[Any, str] | None = None  # a Slot's (instance, attribute) to read again
-        self.thread = thread  # set for values shared across threads (singletons)
         self.waiters: list[tuple[asyncio.AbstractEventLoop, asyncio.Future[Any]]] = []
-
-    def is_own(self) -> bool:
-        """Whether the creation is running right now in the caller's own call stack."""
-        frame = self.frame
-        if frame is None or frame.f_back is None:
-            return False
-        return self.thread is None or self.thread == _ident()
 
     def waiter(self) -> asyncio.Future[Any]:
         """A future of the running loop, resolved when this creation ends."""
@@ -71,6 +60,24 @@ class Flight:
                 # a loop that has closed has nobody waiting any more
                 with contextlib.suppress(RuntimeError):
                     loop.call_soon_threadsafe(_deliver, future, outcome)
+
+
+def creating_here(codes: Collection[CodeType], scope: Any = None, start: int = 2) -> bool:
+    """Whether a creation by one of ``codes`` is running in the caller's own stack.
+
+    Asked only when a value is found in flight, before waiting for it: if its creation
+    is an executing frame of this very thread, the caller runs inside that creation
+    (a provider's body asked for its own value), and waiting would wait forever.
+    Nothing is recorded on the way in: making a value pays nothing for this check.
+    ``scope``, if given, must be the creation's own ``scope`` argument. ``start`` skips
+    this function and the caller, which runs the same code as the creation it found.
+    """
+    frame: FrameType | None = sys._getframe(start)
+    while frame is not None:
+        if frame.f_code in codes and (scope is None or frame.f_locals.get("scope") is scope):
+            return True
+        frame = frame.f_back
+    return False
 
 
 def _deliver(future: asyncio.Future[Any], outcome: BaseException | None) -> None:
@@ -132,7 +139,7 @@ class Slot:
             return value
         flight = self.flight
         if flight is None:
-            flight = self.flight = Flight(None)
+            flight = self.flight = Flight()
         yield from wait_for(flight).__await__()
         if self.value is not MISS:
             return self.value
@@ -164,5 +171,3 @@ def make_slot() -> Slot:
     slot.flight = None
     return slot
 
-
-getframe = sys._getframe

@@ -37,6 +37,7 @@ class Plan:
         "_read",
         "aget",
         "cell",
+        "codes",
         "depth",
         "generated",
         "get",
@@ -56,6 +57,7 @@ class Plan:
         self.key = key  # what a request scope keys the value by
         self.cell = cell  # where a singleton is kept
         self.depth = 1
+        self.codes: set[Any] = set()  # the code of aget and get, to find a creation in a stack
         self.generated = False
         self.source = ""
         self.aget: Any = None
