@@ -66,6 +66,7 @@ class Lifespan:
         registry._lifespan = None
         registry._root.closed = True
         registry._singletons.clear()
+        registry._pools.clear()  # released with the root; the next lifespan starts afresh
         registry._graph_changed()
         self.state = "closed"
 
