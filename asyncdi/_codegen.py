@@ -377,7 +377,9 @@ def _pool_make(plan: Plan, view: View) -> Any:
     return writer.compile("make", f"{plan.name} (pool)")
 
 
-def _write_borrow(writer: _Writer, provider: Provider, var: str, borrow: _Borrow, indent: int, path: Any) -> None:
+def _write_borrow(
+    writer: _Writer, provider: Provider, var: str, borrow: _Borrow, indent: int, path: Any
+) -> None:
     p = writer.const(provider, "prov")
     if writer.sync:
         what = "a pooled value (borrowing may wait for one to be free)"
@@ -468,7 +470,8 @@ def _enter_how_sync(manager: Any, provider: Provider) -> int:
     if hasattr(cls, "__enter__") and hasattr(cls, "__exit__"):
         return Mechanism.ENTER_SYNC
     if hasattr(cls, "__aenter__") and hasattr(cls, "__aexit__"):
-        raise _needs_await(provider, f"{provider.describe()} (it returned an async context manager)")
+        what = f"{provider.describe()} (it returned an async context manager)"
+        raise _needs_await(provider, what)
     raise NotAContextManagerError(provider.name, provider.describe(), cls.__qualname__)
 
 
@@ -490,7 +493,8 @@ def _write_enter(
         write(f"{var} = {manager}.__enter__()", indent, path)
     else:
         write(f"_m = _enter_how({manager}, {p})", indent, path)
-        write(f"if _m == {Mechanism.ENTER_ASYNC}: {var} = await {manager}.__aenter__()", indent, path)
+        entered = f"{var} = await {manager}.__aenter__()"
+        write(f"if _m == {Mechanism.ENTER_ASYNC}: {entered}", indent, path)
         write(f"else: {var} = {manager}.__enter__()", indent, path)
     write(f"held.append((_m, {var}, {manager}, {p}))", indent)
     write(f"{p}.held += 1", indent)

@@ -88,9 +88,7 @@ def provides(
     target = _default_registry(registry)
     if callable(name):
         return target.provides(name)
-    return target.provides(
-        name, scope=scope, close=close, enter=enter, pool=pool, replace=replace
-    )
+    return target.provides(name, scope=scope, close=close, enter=enter, pool=pool, replace=replace)
 
 
 @overload
@@ -136,9 +134,7 @@ def resource(
             )
         _mark(cls)
         if name is not None:
-            _default_registry(registry).register(
-                name, cls, scope=scope, pool=pool, replace=replace
-            )
+            _default_registry(registry).register(name, cls, scope=scope, pool=pool, replace=replace)
         return cls
 
     return decorate

@@ -255,7 +255,8 @@ class Provider:
 
         if not isinstance(self.pool, Pool):
             raise InvalidProviderError(
-                self.name, f"pool must be an asyncdi.Pool(size=..., timeout=...), not {self.pool!r}."
+                self.name,
+                f"pool must be an asyncdi.Pool(size=..., timeout=...), not {self.pool!r}.",
             )
         if self.scope is Scope.SINGLETON:
             raise InvalidProviderError(

@@ -64,7 +64,8 @@ _POOL: Final = Mechanism.POOL
 # One value an owner must release: (mechanism, value, handle, provider). ``handle`` is
 # the generator to resume, or the entered context manager; ``provider`` the Provider
 # whose counters count the release (None for OWNER, RETURN and POOL records: a RETURN's
-# handle is the pool's lease, a POOL's value the pool). A plain tuple: one is made for every value with a teardown.
+# handle is the pool's lease, a POOL's value the pool). A plain tuple: one is made for
+# every value with a teardown.
 Held = tuple[int, Any, Any, Any]
 
 
@@ -173,7 +174,7 @@ def _needs_await(held: Held) -> bool:
     if mechanism == _ENTER_ASYNC:
         return True
     if mechanism == _RETURN:
-        return held[2].pool.give_back_needs_await(held[2])
+        return bool(held[2].pool.give_back_needs_await(held[2]))
     if mechanism == _POOL:
         return bool(value.close_needs_await())
     return False
