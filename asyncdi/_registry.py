@@ -142,7 +142,9 @@ class Registry:
                 raise InvalidProviderError(
                     name, f"register({name!r}, ...) takes a provider or value=, not both."
                 )
-            record = Provider(name, None, Scope.SINGLETON, value=value, is_value=True)
+            record = Provider(
+                name, None, Scope.SINGLETON, enter=enter, pool=pool, value=value, is_value=True
+            )
         else:
             record = Provider(name, provider, scope, close=close, enter=enter, pool=pool)
         with self._lock:
@@ -390,12 +392,18 @@ class Registry:
 
         Live values are the made singletons (also those made under the caller's
         override), registered values, and the values of the request scopes the
-        caller is in; each check runs under ``timeout`` seconds.
+        caller is in; each check runs under ``timeout`` seconds. Idle pooled values
+        are checked too (under their provider's name); one that fails is released and
+        replaced when next needed.
         """
         return await check_health(self, timeout)
 
     def stats(self) -> dict[str, ProviderStats]:
-        """Per provider: values created, released, live, failures, mean creation time."""
+        """Per provider: values created, released, live, failures, mean creation time.
+
+        A pooled provider's entry also has ``pool``: its size, idle and in-use values,
+        waits, timeouts and discards (:class:`~asyncdi.PoolStats`).
+        """
         return collect_stats(self)
 
     def provider(self, name: str, /) -> Provider:
