@@ -126,7 +126,16 @@ async def test_release_is_newest_first_by_creation(reg: Registry) -> None:
 async def test_cancelling_an_eager_start_releases_what_was_made(reg: Registry) -> None:
     """A start-up cancelled from outside releases every singleton made so far."""
     events: list[str] = []
-    slow(reg, "fast", events, 0.0)
+    made = asyncio.Event()
+
+    async def fast() -> AsyncIterator[str]:
+        made.set()
+        try:
+            yield "fast"
+        finally:
+            events.append("release fast")
+
+    reg.register("fast", fast, scope=Scope.SINGLETON)
     slow(reg, "forever", events, 10.0)
 
     async def start() -> None:
@@ -135,8 +144,8 @@ async def test_cancelling_an_eager_start_releases_what_was_made(reg: Registry) -
 
     async with asyncio.timeout(5):
         task = asyncio.create_task(start())
-        while "made fast" not in events:
-            await asyncio.sleep(0.005)
+        await made.wait()
+        await asyncio.sleep(0.01)
         task.cancel()
         with pytest.raises(asyncio.CancelledError):
             await task

@@ -125,10 +125,9 @@ async def test_an_async_function_result_is_awaited_then_entered(reg: Registry) -
         return AsyncOnly(events)
 
     reg.register("c", connect, enter=True)
-    async with asyncio.timeout(5), reg.scope():
-        async with reg.lifespan():
-            value = await reg.resolve("c")
-            assert isinstance(value, AsyncOnly)
+    async with asyncio.timeout(5), reg.scope(), reg.lifespan():
+        value = await reg.resolve("c")
+        assert isinstance(value, AsyncOnly)
     assert events == ["aenter", "aexit"]
 
 
@@ -149,7 +148,9 @@ async def test_exit_receives_the_scopes_exception(reg: Registry) -> None:
                 raise KeyError("boom")
     assert managers[0].exit_args is not None
     et, exc, tb = managers[0].exit_args
-    assert et is KeyError and isinstance(exc, KeyError) and tb is not None
+    assert et is KeyError
+    assert isinstance(exc, KeyError)
+    assert tb is not None
 
 
 async def test_failing_enter_is_the_providers_failure_without_exit(reg: Registry) -> None:
