@@ -387,7 +387,7 @@ def _write_borrow(
         return
     state = writer.const(borrow.state, "pool")
     lease = writer.temp("lease")
-    writer.line(f"{lease} = await {state}.borrow()", indent, path, provider)
+    writer.line(f"{lease} = {state}.take() or await {state}.borrow()", indent, path, provider)
     writer.line(f"{var} = {lease}.value", indent)
     writer.line(f"held.append(({Mechanism.RETURN}, {var}, {lease}, None))", indent)
 

@@ -170,6 +170,14 @@ class PoolState:
 
     # -- borrowing ----------------------------------------------------------------------
 
+    def take(self) -> Lease | None:
+        """An idle value at once, or ``None`` (then :meth:`borrow`): no coroutine."""
+        idle = self.idle
+        if idle and not self.root.closed:
+            self.in_use += 1
+            return idle.pop()
+        return None
+
     async def borrow(self) -> Lease:
         """An idle value, a new one, or (all ``size`` borrowed) the next one given back."""
         if self.closed or self.root.closed:
@@ -243,7 +251,7 @@ class PoolState:
                 return waiter
         return None
 
-    def _put_back(self, lease: Lease) -> None:
+    def put_back(self, lease: Lease) -> None:
         """A value returned clean: to the longest waiter, else to the idle list."""
         waiter = self._next_waiter()
         if waiter is not None:
@@ -264,14 +272,14 @@ class PoolState:
         if got is _SLOT:
             self._free_place()
         else:
-            self._put_back(got)
+            self.put_back(got)
 
     # -- giving back (the RETURN record's release) ----------------------------------------
 
     async def give_back(self, lease: Lease, exc: BaseException | None) -> list[BaseException]:
         """Return a borrowed value after its scope ended; release it if the scope failed."""
         if exc is None and not self.closed:
-            self._put_back(lease)
+            self.put_back(lease)
             return []
         self.in_use -= 1
         if not self.closed:
@@ -285,7 +293,7 @@ class PoolState:
         from asyncdi._release import _release_sync
 
         if exc is None and not self.closed:
-            self._put_back(lease)
+            self.put_back(lease)
             return []
         self.in_use -= 1
         if not self.closed:
@@ -356,11 +364,11 @@ class PoolState:
             )
         except BaseException:
             for lease in testing:
-                self._put_back(lease)
+                self.put_back(lease)
             raise
         for lease, result in zip(testing, results, strict=True):
             if result.status == "ok":
-                self._put_back(lease)
+                self.put_back(lease)
                 continue
             self.in_use -= 1
             self.discards += 1

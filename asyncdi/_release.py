@@ -137,7 +137,11 @@ async def release_records(held: list[Held], exc: BaseException | None) -> list[B
                 tb = None if exc is None else exc.__traceback__
                 await _Shielded(_coroutine(h[2].__aexit__(et, exc, tb)), errors)
             elif mechanism == _RETURN:
-                errors += await h[2].pool.give_back(h[2], exc)
+                pool = h[2].pool
+                if exc is None and not pool.closed:
+                    pool.put_back(h[2])  # the common case: no coroutine
+                else:
+                    errors += await pool.give_back(h[2], exc)
             elif mechanism == _POOL:
                 errors += await h[1].aclose(exc)
             else:
