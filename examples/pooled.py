@@ -53,6 +53,7 @@ async def connect(workdir: Path) -> AsyncIterator[aiosqlite.Connection]:
         raise
     finally:
         await connection.close()
+        print("closed a connection")
 
 
 @reg.provides("server", scope=Scope.SINGLETON)
