@@ -133,6 +133,14 @@ def resource(
                 "@provides(..., close=True) or a generator provider."
             )
         _mark(cls)
+        if pool is not None and name is None:
+            from asyncdi._errors import InvalidProviderError
+
+            raise InvalidProviderError(
+                cls.__qualname__,
+                "@resource(pool=...) needs a name to register the pooled provider under: "
+                "@resource('name', pool=Pool(...)).",
+            )
         if name is not None:
             _default_registry(registry).register(name, cls, scope=scope, pool=pool, replace=replace)
         return cls

@@ -415,3 +415,12 @@ async def test_decorators_take_pool(reg: Registry) -> None:
             assert reg.stats()["b"].created == 1
         assert B.disposed == 1
     assert reg.provider("a").pool is not None
+
+
+def test_resource_with_a_pool_needs_a_name(reg: Registry) -> None:
+    """@resource(pool=...) without a name is refused: there is nothing to register."""
+    with pytest.raises(InvalidProviderError, match="needs a name"):
+
+        @resource(registry=reg, pool=Pool())
+        class Nameless:
+            pass
