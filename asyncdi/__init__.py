@@ -24,8 +24,12 @@ __all__ = [
     "Lifespan",
     "MissingProviderError",
     "NoActiveScopeError",
+    "NotAContextManagerError",
     "NotAServiceError",
     "Overrides",
+    "Pool",
+    "PoolStats",
+    "PoolTimeoutError",
     "Provider",
     "ProviderProtocolError",
     "ProviderStats",
@@ -60,7 +64,9 @@ from asyncdi._errors import (
     InvalidProviderError,
     MissingProviderError,
     NoActiveScopeError,
+    NotAContextManagerError,
     NotAServiceError,
+    PoolTimeoutError,
     ProviderProtocolError,
     RegistryClosedError,
     ReleaseError,
@@ -74,6 +80,7 @@ from asyncdi._lifespan import Lifespan
 from asyncdi._markers import Inject
 from asyncdi._monitoring import HealthReport, HealthResult, ProviderStats
 from asyncdi._overrides import Overrides
+from asyncdi._pool import Pool, PoolStats
 from asyncdi._provider import Provider
 from asyncdi._registry import Registry, registry
 from asyncdi._request_scope import RequestScope

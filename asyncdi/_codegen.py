@@ -31,6 +31,7 @@ from asyncdi import _hooks as hooks
 from asyncdi._errors import (
     AsyncProviderError,
     NoActiveScopeError,
+    NotAContextManagerError,
     ProviderProtocolError,
     RegistryClosedError,
     ScopeClosedError,
@@ -39,12 +40,13 @@ from asyncdi._errors import (
 from asyncdi._flight import MAKING, MISS, Flight, creating_here, wait_for
 from asyncdi._instance_state import STATE_KEY, InstanceState, state_of
 from asyncdi._paths import annotate
-from asyncdi._provider import DYNAMIC, Kind, Provider
+from asyncdi._provider import DYNAMIC, ENTERED, Kind, Provider
 from asyncdi._release import Held, Mechanism, finish_exit, release_records
 from asyncdi._scope import Scope
 
 if TYPE_CHECKING:
     from asyncdi._plans import Plan, View
+    from asyncdi._pool import PoolState
 
 __all__ = ["DEEP", "generate", "generate_read"]
 
@@ -226,11 +228,21 @@ class _Body:
         self.needs_scope = False
 
 
-def _lower(plan: Plan, view: View, writer: _Writer) -> tuple[_Body, str]:
-    """Walk the INSTANCE subtree of ``plan`` iteratively, post-order, into steps."""
+def _lower(plan: Plan, view: View, writer: _Writer, for_pool: bool = False) -> tuple[_Body, str]:
+    """Walk the INSTANCE subtree of ``plan`` iteratively, post-order, into steps.
+
+    A pooled provider is one step, a borrow from its pool (see :func:`_borrow_of`),
+    except as the root of the code its pool makes values with (``for_pool``).
+    """
     body = _Body()
     fetched: dict[Any, str] = {}
     root = plan.provider
+    if root.pool is not None and not for_pool:
+        var = writer.temp()
+        body.steps.append(("make", (root, var, (root.name,), _borrow_of(view, plan))))
+        body.may_hold = True
+        body.depth = 1
+        return body, var
     # frame: [provider, path, next param index, [(param, expression)], param in parent]
     stack: list[list[Any]] = [[root, (root.name,), 0, [], None]]
     result = ""
@@ -259,6 +271,13 @@ def _lower(plan: Plan, view: View, writer: _Writer) -> tuple[_Body, str]:
             args.append((param, writer.const(dependency.value, "c")))
             continue
         if dependency.scope is Scope.INSTANCE:
+            if dependency.pool is not None:
+                var = writer.temp()
+                borrow = _borrow_of(view, view.plan_of(name))
+                body.steps.append(("make", (dependency, var, (*path, name), borrow)))
+                body.may_hold = True
+                args.append((param, var))
+                continue
             stack.append([dependency, (*path, name), 0, [], param])
             continue
         dep_plan = view.plan_of(name)
@@ -312,8 +331,74 @@ def _write_fetch(writer: _Writer, step: tuple[Any, str, tuple[str, ...]], indent
         writer.line(f"{var} = {writer.awaited(f'{target}.{get}(scope, None)')}", indent + 1, path)
 
 
+class _Borrow:
+    """A make step that borrows from a pool instead of calling the provider."""
+
+    __slots__ = ("state",)
+
+    def __init__(self, state: PoolState) -> None:
+        self.state = state
+
+
+def _borrow_of(view: View, plan: Plan) -> _Borrow:
+    """The pool of a pooled plan (kept by the registry across plan rebuilds), its
+    ``make`` (re)generated from the plan as it is now."""
+    from asyncdi._pool import PoolState
+
+    registry = view.registry
+    state = registry._pools.get(plan.key)
+    if state is None:
+        state = registry._pools[plan.key] = PoolState(plan.provider, registry._root, registry.label)
+    state.make = _pool_make(plan, plan.view)
+    return _Borrow(state)
+
+
+def _pool_make(plan: Plan, view: View) -> Any:
+    """``make(scope, owner)`` -> ``(value, held)``: a pooled value, made as any other."""
+    writer = _Writer(False)
+    body, result = _lower(plan, view, writer, for_pool=True)
+    if body.needs_scope:
+        from asyncdi._errors import InvalidProviderError
+
+        raise InvalidProviderError(
+            plan.name,
+            "it is pooled, so its values outlive request scopes, but it depends on a "
+            "REQUEST-scoped value. Make that dependency a SINGLETON (or INSTANCE), or do "
+            "not pool this provider.",
+        )
+    body.may_hold = True
+    write = writer.line
+    writer.line("async def make(scope, owner, deep=True):", 0)
+    _write_prepare(writer, plan, body, 1)
+    write("held = []", 1)
+    write("try:", 1)
+    _write_body(writer, body, 2)
+    _failure(writer, body, repr(plan.name), 1, [])
+    write(f"return {result}, held", 1)
+    return writer.compile("make", f"{plan.name} (pool)")
+
+
+def _write_borrow(
+    writer: _Writer, provider: Provider, var: str, borrow: _Borrow, indent: int, path: Any
+) -> None:
+    p = writer.const(provider, "prov")
+    if writer.sync:
+        what = "a pooled value (borrowing may wait for one to be free)"
+        writer.line(f"raise _needs_await({p}, {what!r})", indent, path, provider)
+        return
+    state = writer.const(borrow.state, "pool")
+    lease = writer.temp("lease")
+    writer.line(f"{lease} = {state}.take() or await {state}.borrow()", indent, path, provider)
+    writer.line(f"{var} = {lease}.value", indent)
+    writer.line("if held is None: held = []", indent)
+    writer.line(f"held.append(({Mechanism.RETURN}, {var}, {lease}, None))", indent)
+
+
 def _write_make(writer: _Writer, step: tuple[Any, ...], indent: int) -> None:
     provider, var, path, args = step
+    if type(args) is _Borrow:
+        _write_borrow(writer, provider, var, args, indent, path)
+        return
     p = writer.const(provider, "prov")
     call = _call(writer, provider, args)
     kind = provider.kind
@@ -324,14 +409,17 @@ def _write_make(writer: _Writer, step: tuple[Any, ...], indent: int) -> None:
 
     write("if _s: _t = _now()", indent)
     handle = "None"
+    made = var
+    if provider.enter:  # the call makes a context manager; the value is what entering gives
+        made = handle = writer.temp("cm")
     if kind is Kind.CLASS:
-        write(f"{var} = {call}", indent, path)
+        write(f"{made} = {call}", indent, path)
     elif kind is Kind.SYNC:
-        write(f"{var} = {call}", indent, path)
+        write(f"{made} = {call}", indent, path)
         if sync:
-            write(f"if type({var}) is _coro: _refuse_coroutine({var}, {p})", indent, path)
+            write(f"if type({made}) is _coro: _refuse_coroutine({made}, {p})", indent, path)
         else:
-            write(f"if type({var}) is _coro: {var} = await {var}", indent, path)
+            write(f"if type({made}) is _coro: {made} = await {made}", indent, path)
     elif kind is Kind.GENERATOR:
         handle = writer.temp("g")
         write(f"{handle} = {call}", indent, path)
@@ -340,7 +428,7 @@ def _write_make(writer: _Writer, step: tuple[Any, ...], indent: int) -> None:
         write(f"raise _needs_await({p})", indent, path)
         return
     elif kind is Kind.ASYNC:
-        write(f"{var} = await {call}", indent, path)
+        write(f"{made} = await {call}", indent, path)
     else:
         handle = writer.temp("g")
         write(f"{handle} = {call}", indent, path)
@@ -350,7 +438,9 @@ def _write_make(writer: _Writer, step: tuple[Any, ...], indent: int) -> None:
         write(f"raise _no_yield({p}) from None", indent + 1, path)
     mechanism = provider.mechanism
     start = f"_start_sync({var})" if sync else f"await _start({var})"
-    if mechanism == DYNAMIC:
+    if mechanism == ENTERED:
+        _write_enter(writer, provider, var, made, indent, path)
+    elif mechanism == DYNAMIC:
         write(f"_m = _TM.get(type({var}))", indent)
         write(f"if _m is None: _m = _mt(type({var}))", indent)
         write("if _m:", indent)
@@ -366,6 +456,53 @@ def _write_make(writer: _Writer, step: tuple[Any, ...], indent: int) -> None:
         write(f"{p}.held += 1", indent)
     write(f"{p}.created += 1", indent)
     write(f"if _s: {p}.timed += 1; {p}.creation_ns += _now() - _t", indent)
+
+
+def _enter_how(manager: Any, provider: Provider) -> int:
+    """How to enter ``manager`` (a provider's result, ``enter=True``): async protocol first."""
+    cls = type(manager)
+    if hasattr(cls, "__aenter__") and hasattr(cls, "__aexit__"):
+        return Mechanism.ENTER_ASYNC
+    if hasattr(cls, "__enter__") and hasattr(cls, "__exit__"):
+        return Mechanism.ENTER_SYNC
+    raise NotAContextManagerError(provider.name, provider.describe(), cls.__qualname__)
+
+
+def _enter_how_sync(manager: Any, provider: Provider) -> int:
+    """:func:`_enter_how` for ``get()``: a manager that can only be entered async is refused."""
+    cls = type(manager)
+    if hasattr(cls, "__enter__") and hasattr(cls, "__exit__"):
+        return Mechanism.ENTER_SYNC
+    if hasattr(cls, "__aenter__") and hasattr(cls, "__aexit__"):
+        what = f"{provider.describe()} (it returned an async context manager)"
+        raise _needs_await(provider, what)
+    raise NotAContextManagerError(provider.name, provider.describe(), cls.__qualname__)
+
+
+_BASE_NAMESPACE["_enter_how"] = _enter_how
+_BASE_NAMESPACE["_enter_how_sync"] = _enter_how_sync
+
+
+def _write_enter(
+    writer: _Writer, provider: Provider, var: str, manager: str, indent: int, path: Any
+) -> None:
+    """Enter the context manager a provider made; held (for its exit) only once entered."""
+    p = writer.const(provider, "prov")
+
+    def write(text: str, indent: int, path: tuple[str, ...] | None = None) -> None:
+        writer.line(text, indent, path, provider if path is not None else None)
+
+    if writer.sync:
+        write(f"_m = _enter_how_sync({manager}, {p})", indent, path)
+        write(f"{var} = {manager}.__enter__()", indent, path)
+    else:
+        write(f"_m = _enter_how({manager}, {p})", indent, path)
+        entered = f"{var} = await {manager}.__aenter__()"
+        write(f"if _m == {Mechanism.ENTER_ASYNC}: {entered}", indent, path)
+        write(f"else: {var} = {manager}.__enter__()", indent, path)
+    write("if held is None: held = []", indent)
+    write(f"held.append((_m, {var}, {manager}, {p}))", indent)
+    write(f"{p}.held += 1", indent)
 
 
 def _write_body(writer: _Writer, body: _Body, indent: int) -> None:

@@ -12,6 +12,7 @@ from asyncdi._errors import InvalidProviderError
 from asyncdi._scope import Scope
 
 if TYPE_CHECKING:
+    from asyncdi._pool import Pool
     from asyncdi._registry import Registry
 
 __all__ = ["keep_callable", "provides", "resource"]
@@ -61,6 +62,8 @@ def provides(
     scope: Scope = Scope.INSTANCE,
     registry: Registry | None = None,
     close: bool = False,
+    enter: bool = False,
+    pool: Pool | None = None,
     replace: bool = False,
 ) -> Callable[[F], F]: ...
 
@@ -72,18 +75,21 @@ def provides(
     scope: Scope = Scope.INSTANCE,
     registry: Registry | None = None,
     close: bool = False,
+    enter: bool = False,
+    pool: Pool | None = None,
     replace: bool = False,
 ) -> Any:
     """Register the decorated function or class as the provider of ``name``.
 
     ``@provides("db", scope=Scope.SINGLETON)`` registers in the global ``registry``
     unless ``registry=`` is given. See :meth:`Registry.register` for what a provider
-    may be. The decorated function stays callable exactly as before.
+    may be (and what ``close``, ``enter`` and ``pool`` do). The decorated function stays
+    callable exactly as before.
     """
     target = _default_registry(registry)
     if callable(name):
         return target.provides(name)
-    return target.provides(name, scope=scope, close=close, replace=replace)
+    return target.provides(name, scope=scope, close=close, enter=enter, pool=pool, replace=replace)
 
 
 @overload
@@ -97,6 +103,7 @@ def resource(
     *,
     scope: Scope = Scope.INSTANCE,
     registry: Registry | None = None,
+    pool: Pool | None = None,
     replace: bool = False,
 ) -> Callable[[C], C]: ...
 
@@ -107,13 +114,15 @@ def resource(
     *,
     scope: Scope = Scope.INSTANCE,
     registry: Registry | None = None,
+    pool: Pool | None = None,
     replace: bool = False,
 ) -> Any:
     """Mark a class whose instances have ``initialize()``/``dispose()`` hooks.
 
     Values of a ``@resource`` class get ``initialize()`` after a provider makes them
     and ``dispose()`` at release (sync or async). ``@resource("pool", scope=...)``
-    also registers the class as the provider of ``pool``.
+    also registers the class as the provider of ``pool``; ``pool=Pool(...)`` lends its
+    instances from a pool (see :class:`~asyncdi.Pool`).
     """
     if isinstance(name, type):
         return _mark(name)
@@ -126,8 +135,14 @@ def resource(
                 "@provides(..., close=True) or a generator provider.",
             )
         _mark(cls)
+        if pool is not None and name is None:
+            raise InvalidProviderError(
+                cls.__qualname__,
+                "@resource(pool=...) needs a name to register the pooled provider under: "
+                "@resource('name', pool=Pool(...)).",
+            )
         if name is not None:
-            _default_registry(registry).register(name, cls, scope=scope, replace=replace)
+            _default_registry(registry).register(name, cls, scope=scope, pool=pool, replace=replace)
         return cls
 
     return decorate

@@ -22,7 +22,9 @@ __all__ = [
     "InvalidProviderError",
     "MissingProviderError",
     "NoActiveScopeError",
+    "NotAContextManagerError",
     "NotAServiceError",
+    "PoolTimeoutError",
     "ProviderProtocolError",
     "RegistryClosedError",
     "ReleaseError",
@@ -218,6 +220,41 @@ class AsyncHookError(TypeError, AsyncDIError):
         return (
             f"{self.hook} is async, so it cannot run from synchronous code. Use the async "
             "API (`await registry.resolve(...)`, `async with`) instead."
+        )
+
+
+class NotAContextManagerError(TypeError, AsyncDIError):
+    """A provider registered with ``enter=True`` returned something that cannot be entered."""
+
+    def __init__(self, name: str, provider: str, value_type: str) -> None:
+        self.name = name
+        self.provider = provider
+        self.value_type = value_type
+        super().__init__(name)
+
+    def __str__(self) -> str:
+        return (
+            f"provider {self.name!r} ({self.provider}) is registered with enter=True but "
+            f"returned a {self.value_type}, which is not a context manager (it has neither "
+            "__aenter__/__aexit__ nor __enter__/__exit__). Return a context manager, or "
+            "register it without enter=True."
+        )
+
+
+class PoolTimeoutError(TimeoutError, AsyncDIError):
+    """No pooled value became free within the pool's timeout."""
+
+    def __init__(self, name: str, size: int, timeout: float) -> None:
+        self.name = name
+        self.size = size
+        self.timeout = timeout
+        super().__init__(name)
+
+    def __str__(self) -> str:
+        return (
+            f"the pool of provider {self.name!r} (size {self.size}) had no free value within "
+            f"{self.timeout:g} s: all {self.size} are borrowed. Give values back sooner (end "
+            "request scopes, dispose services), or raise Pool(size=...) or Pool(timeout=...)."
         )
 
 

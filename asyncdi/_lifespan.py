@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 from types import TracebackType
 from typing import TYPE_CHECKING
 
 from asyncdi._errors import ReuseError
 from asyncdi._graph import creation_order
+from asyncdi._provider import Kind
 from asyncdi._release import finish_exit
 from asyncdi._scope import Scope
 
@@ -61,11 +63,42 @@ class Lifespan:
                         order.append(step)
         return order
 
+    async def _start_concurrently(self) -> None:
+        """Make every singleton, independent ones concurrently (a task each).
+
+        Each task resolves one singleton; single flight does the ordering: a task
+        whose singleton needs another waits for that one's creation, wherever it runs.
+        If any fails the task group cancels the rest; the failure is raised as itself,
+        several as an ``ExceptionGroup`` (each failure once, however many waited on it).
+        """
+        registry = self.registry
+        names = [name for name in self._singleton_order() if not _made(registry, name)]
+        if len(names) < 2:
+            for name in names:
+                await registry.resolve(name)
+            return
+        try:
+            async with asyncio.TaskGroup() as group:
+                for name in names:
+                    group.create_task(registry.resolve(name), name=f"asyncdi eager {name!r}")
+        except BaseExceptionGroup as failed:
+            unique: list[BaseException] = []
+            for error in failed.exceptions:
+                if not any(error is seen for seen in unique):
+                    unique.append(error)
+            if len(unique) == 1:
+                raise unique[0] from None
+            raise BaseExceptionGroup(
+                f"eager start-up of registry {registry.name!r}: {len(unique)} singletons failed",
+                unique,
+            ) from None
+
     def _finish(self) -> None:
         registry = self.registry
         registry._lifespan = None
         registry._root.closed = True
         registry._singletons.clear()
+        registry._pools.clear()  # released with the root; the next lifespan starts afresh
         registry._graph_changed()
         self.state = "closed"
 
@@ -73,8 +106,7 @@ class Lifespan:
         self._open()
         if self.eager:
             try:
-                for name in self._singleton_order():
-                    await self.registry.resolve(name)
+                await self._start_concurrently()
             except BaseException as error:
                 await self.__aexit__(type(error), error, error.__traceback__)
                 raise
@@ -116,3 +148,12 @@ class Lifespan:
     def __repr__(self) -> str:
         owned = len(self.registry._root.held)
         return f"<Lifespan {self.state}, {owned} values owned>"
+
+
+def _made(registry: Registry, name: str) -> bool:
+    """Whether there is nothing to make: a registered value, or a singleton made already."""
+    provider = registry._providers[name]
+    if provider.kind is Kind.VALUE:
+        return True
+    cell = registry._singletons.get(provider)
+    return cell is not None and cell.ready

@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any, Literal
 
 from asyncdi._errors import InvalidArgumentError
+from asyncdi._pool import PoolStats
 from asyncdi._provider import Kind
 
 if TYPE_CHECKING:
@@ -70,6 +71,8 @@ class ProviderStats:
     live: int
     failures: int
     mean_creation_ms: float
+    pool: PoolStats | None = None
+    """A pooled provider's pool counters (summed over its pools, e.g. under overrides)."""
 
 
 def _live_values(engine: Engine) -> list[tuple[str, Any]]:
@@ -134,7 +137,10 @@ async def check_health(engine: Engine, timeout: float) -> HealthReport:  # noqa:
         for name, value in _live_values(engine)
         if callable(check := getattr(value, "health_check", None))
     ]
-    results = await asyncio.gather(*checks) if checks else []
+    pools = [state.check_idle(_check, timeout) for state in list(engine._pools.values())]
+    results = list(await asyncio.gather(*checks)) if checks else []
+    for pooled in await asyncio.gather(*pools) if pools else []:
+        results += pooled
     return HealthReport(tuple(results))
 
 
@@ -156,5 +162,20 @@ def collect_stats(engine: Engine) -> dict[str, ProviderStats]:
             _live(provider),
             provider.failures,
             mean,
+            _pool_stats(engine, provider),
         )
     return stats
+
+
+def _pool_stats(engine: Engine, provider: Provider) -> PoolStats | None:
+    if provider.pool is None:
+        return None
+    states = [s.stats() for s in engine._pools.values() if s.provider is provider]
+    return PoolStats(
+        provider.pool.size,
+        sum(s.idle for s in states),
+        sum(s.in_use for s in states),
+        sum(s.waits for s in states),
+        sum(s.timeouts for s in states),
+        sum(s.discards for s in states),
+    )

@@ -22,6 +22,7 @@ from asyncdi._scope import Scope
 
 __all__ = [
     "DYNAMIC",
+    "ENTERED",
     "NO_DEFAULT",
     "Kind",
     "Param",
@@ -45,6 +46,7 @@ class Kind(enum.Enum):
 
 NO_DEFAULT: Final = inspect.Parameter.empty
 DYNAMIC: Final = -1  # a plain function: the mechanism depends on the type it returns
+ENTERED: Final = -2  # enter=True: ENTER_ASYNC or ENTER_SYNC, by the protocols of the result
 
 
 def check_name(where: str, name: object) -> str:
@@ -172,6 +174,7 @@ class Provider:
         "close",
         "created",
         "creation_ns",
+        "enter",
         "factory",
         "failures",
         "held",
@@ -179,6 +182,7 @@ class Provider:
         "mechanism",
         "name",
         "params",
+        "pool",
         "released",
         "scope",
         "service",
@@ -193,6 +197,8 @@ class Provider:
         scope: Scope,
         *,
         close: bool = False,
+        enter: bool = False,
+        pool: Any = None,
         value: Any = None,
         is_value: bool = False,
     ) -> None:
@@ -203,11 +209,22 @@ class Provider:
             )
         if type(close) is not bool:
             raise InvalidProviderError(name, f"close must be True or False, not {close!r}.")
+        if type(enter) is not bool:
+            raise InvalidProviderError(name, f"enter must be True or False, not {enter!r}.")
         self.scope = scope
         self.close = close
+        self.enter = enter
+        self.pool = pool  # a Pool (see ``_pool``), checked below
         self.value = value
         self.service: type | None = None  # an AsyncService class this provider makes
         if is_value:
+            if enter or pool is not None:
+                keyword = "enter=True" if enter else "pool="
+                raise InvalidProviderError(
+                    name,
+                    f"{keyword} needs a provider to call; a ready value (value=...) is "
+                    "neither entered nor pooled. Pass a factory instead.",
+                )
             self.factory: Callable[..., Any] = _no_factory
             self.kind = Kind.VALUE
             self.params: tuple[Param, ...] = ()
@@ -224,6 +241,8 @@ class Provider:
             cls = _class_of(factory)
             if cls is not None and getattr(type(cls), "__asyncdi_metaclass__", False):
                 self.service = cls
+            if pool is not None:
+                self._check_pool()
         self.created = 0
         self.released = 0
         self.held = 0  # values handed to an owner for release; live = held - released
@@ -231,8 +250,33 @@ class Provider:
         self.creation_ns = 0  # summed over the `timed` creations that were sampled
         self.timed = 0
 
+    def _check_pool(self) -> None:
+        from asyncdi._pool import Pool
+
+        if not isinstance(self.pool, Pool):
+            raise InvalidProviderError(
+                self.name,
+                f"pool must be an asyncdi.Pool(size=..., timeout=...), not {self.pool!r}.",
+            )
+        if self.scope is Scope.SINGLETON:
+            raise InvalidProviderError(
+                self.name,
+                "a pool lends values to request scopes or service instances; a SINGLETON "
+                "has one value and nothing to pool. Use scope=Scope.REQUEST or "
+                "Scope.INSTANCE with pool=, or drop pool=.",
+            )
+
     def _mechanism(self) -> int:
         kind = self.kind
+        if self.enter:
+            if kind in (Kind.GENERATOR, Kind.ASYNC_GENERATOR) or self.close:
+                what = "close=True" if self.close else f"a {kind.value}"
+                raise InvalidProviderError(
+                    self.name,
+                    f"enter=True with {what}: the value would be released twice. enter=True "
+                    "is for a function or class that returns a context manager; remove one.",
+                )
+            return ENTERED
         if kind in (Kind.GENERATOR, Kind.ASYNC_GENERATOR):
             if self.close:
                 raise InvalidProviderError(

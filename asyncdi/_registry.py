@@ -36,6 +36,7 @@ from asyncdi._validation import validate
 
 if TYPE_CHECKING:
     from asyncdi._dependency import Dependency
+    from asyncdi._pool import Pool, PoolState
 
 __all__ = ["Registry", "registry"]
 
@@ -60,6 +61,7 @@ class Registry:
         self._providers: dict[str, Provider] = {}
         self._services: weakref.WeakSet[type] = weakref.WeakSet()
         self._singletons: dict[Provider, Cell] = {}
+        self._pools: dict[Any, PoolState] = {}  # a pooled plan's key -> its pool
         self._root = Owner(f"the singletons of registry {name!r}")
         self._lock = threading.RLock()
         self._scope_var: ContextVar[RequestScope | None] = ContextVar(
@@ -115,6 +117,8 @@ class Registry:
         value: Any = _MISSING,
         scope: Scope = Scope.INSTANCE,
         close: bool = False,
+        enter: bool = False,
+        pool: Pool | None = None,
         replace: bool = False,
     ) -> Provider:
         """Register ``provider`` (or a ready ``value``) under ``name``.
@@ -123,7 +127,11 @@ class Registry:
         (the value is what it yields; the code after ``yield`` releases it), or a class
         (also a parameterised generic alias such as ``Box[int]``). Its parameters are
         filled by name from this registry. ``close=True`` releases the value through its
-        ``aclose()``/``close()``. Registering a taken name raises
+        ``aclose()``/``close()``. ``enter=True``: the provider returns a context manager;
+        the value is what its ``__aenter__`` (or ``__enter__``) gives, released by its
+        ``__aexit__`` (or ``__exit__``). ``pool=Pool(size, timeout)`` (REQUEST or
+        INSTANCE scope): values are borrowed from a pool of at most ``size`` and given
+        back when their scope ends (see :class:`~asyncdi.Pool`). Registering a taken name raises
         :class:`~asyncdi.DuplicateProviderError` unless ``replace=True``.
         """
         check_name("register(name, ...)", name)
@@ -134,9 +142,11 @@ class Registry:
                 raise InvalidProviderError(
                     name, f"register({name!r}, ...) takes a provider or value=, not both."
                 )
-            record = Provider(name, None, Scope.SINGLETON, value=value, is_value=True)
+            record = Provider(
+                name, None, Scope.SINGLETON, enter=enter, pool=pool, value=value, is_value=True
+            )
         else:
-            record = Provider(name, provider, scope, close=close)
+            record = Provider(name, provider, scope, close=close, enter=enter, pool=pool)
         with self._lock:
             existing = self._providers.get(name)
             if existing is not None and not replace:
@@ -156,6 +166,8 @@ class Registry:
         *,
         scope: Scope = Scope.INSTANCE,
         close: bool = False,
+        enter: bool = False,
+        pool: Pool | None = None,
         replace: bool = False,
     ) -> Callable[[F], F]: ...
 
@@ -166,6 +178,8 @@ class Registry:
         *,
         scope: Scope = Scope.INSTANCE,
         close: bool = False,
+        enter: bool = False,
+        pool: Pool | None = None,
         replace: bool = False,
     ) -> Any:
         """Decorator form of :meth:`register`; the function stays callable as before.
@@ -177,14 +191,28 @@ class Registry:
 
         if callable(name):
             factory = name
-            self.register(factory.__name__, factory, scope=scope, close=close, replace=replace)
+            self.register(
+                factory.__name__,
+                factory,
+                scope=scope,
+                close=close,
+                enter=enter,
+                pool=pool,
+                replace=replace,
+            )
             return keep_callable(factory)
         if name is not None:
             check_name("@provides(name)", name)
 
         def decorate(factory: F) -> F:
             self.register(
-                name or factory.__name__, factory, scope=scope, close=close, replace=replace
+                name or factory.__name__,
+                factory,
+                scope=scope,
+                close=close,
+                enter=enter,
+                pool=pool,
+                replace=replace,
             )
             return keep_callable(factory)
 
@@ -366,12 +394,18 @@ class Registry:
 
         Live values are the made singletons (also those made under the caller's
         override), registered values, and the values of the request scopes the
-        caller is in; each check runs under ``timeout`` seconds.
+        caller is in; each check runs under ``timeout`` seconds. Idle pooled values
+        are checked too (under their provider's name); one that fails is released and
+        replaced when next needed.
         """
         return await check_health(self, timeout)
 
     def stats(self) -> dict[str, ProviderStats]:
-        """Per provider: values created, released, live, failures, mean creation time."""
+        """Per provider: values created, released, live, failures, mean creation time.
+
+        A pooled provider's entry also has ``pool``: its size, idle and in-use values,
+        waits, timeouts and discards (:class:`~asyncdi.PoolStats`).
+        """
         return collect_stats(self)
 
     def provider(self, name: str, /) -> Provider:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import types
 from collections.abc import Awaitable, Callable, Coroutine, Generator
 from typing import Any, Final
 
@@ -44,6 +45,10 @@ class Mechanism:
     HOOKS: Final = 3  # dispose() of an AsyncService or a @resource
     CLOSE: Final = 4  # aclose() or close(), from @provides(close=True)
     OWNER: Final = 5  # another Owner (a service instance's values), released as a whole
+    ENTER_ASYNC: Final = 6  # an entered async context manager (enter=True): __aexit__
+    ENTER_SYNC: Final = 7  # an entered context manager (enter=True): __exit__
+    RETURN: Final = 8  # a value borrowed from a pool: given back, or discarded on failure
+    POOL: Final = 9  # a pool (see ``_pool``): releases every value it keeps
 
 
 # The same, as module constants for the release loop (a class attribute read costs more).
@@ -52,18 +57,26 @@ _ASYNC_GENERATOR: Final = Mechanism.ASYNC_GENERATOR
 _HOOKS: Final = Mechanism.HOOKS
 _CLOSE: Final = Mechanism.CLOSE
 _OWNER: Final = Mechanism.OWNER
+_ENTER_ASYNC: Final = Mechanism.ENTER_ASYNC
+_ENTER_SYNC: Final = Mechanism.ENTER_SYNC
+_RETURN: Final = Mechanism.RETURN
+_POOL: Final = Mechanism.POOL
 
 
 # One value an owner must release: (mechanism, value, handle, provider). ``handle`` is
-# the generator to resume; ``provider`` the Provider whose counters count the release
-# (None for an OWNER record). A plain tuple: one is made for every value with a teardown.
+# the generator to resume, or the entered context manager; ``provider`` the Provider
+# whose counters count the release (None for OWNER, RETURN and POOL records: a RETURN's
+# handle is the pool's lease, a POOL's value the pool). A plain tuple: one is made for
+# every value with a teardown.
 Held = tuple[int, Any, Any, Any]
 
 
 def held_name(held: Held) -> str:
     """The name of the provider that made a held value."""
-    if held[0] == _OWNER:
+    if held[0] == _OWNER or held[0] == _POOL:
         return str(held[1].label)
+    if held[0] == _RETURN:
+        return str(held[2].pool.label)
     return str(held[3].name) if held[3] is not None else "?"
 
 
@@ -162,8 +175,24 @@ def _begin_step(h: Held, exc: BaseException | None, errors: list[BaseException])
         return _release_owner(h[1], exc, errors)
     if mechanism == _CLOSE and callable(getattr(h[1], "aclose", None)):
         return _Shielded(h[1].aclose(), errors)
+    if mechanism == _ENTER_ASYNC:
+        et = None if exc is None else type(exc)
+        tb = None if exc is None else exc.__traceback__
+        return _Shielded(_coroutine(h[2].__aexit__(et, exc, tb)), errors)
+    if mechanism == _RETURN:
+        pool = h[2].pool
+        if exc is None and not pool.closed:
+            pool.put_back(h[2])  # the common case: no coroutine
+            return None
+        return _extend(errors, pool.give_back(h[2], exc))
+    if mechanism == _POOL:
+        return _extend(errors, h[1].aclose(exc))
     _teardown_sync(h, exc)
     return None
+
+
+async def _extend(errors: list[BaseException], failures: Any) -> None:
+    errors += await failures
 
 
 async def _finish_step(h: Held, waiting: Any, errors: list[BaseException]) -> None:
@@ -175,10 +204,19 @@ async def _finish_step(h: Held, waiting: Any, errors: list[BaseException]) -> No
         h[3].released += 1
 
 
-async def _release_owner(
-    owner: Owner, exc: BaseException | None, errors: list[BaseException]
-) -> None:
-    errors += await owner.arelease(exc)
+def _release_owner(owner: Owner, exc: BaseException | None, errors: list[BaseException]) -> Any:
+    return _extend(errors, owner.arelease(exc))
+
+
+def _coroutine(awaitable: Any) -> Any:
+    """``awaitable`` as something :class:`_Shielded` can drive (a coroutine)."""
+    if isinstance(awaitable, types.CoroutineType):
+        return awaitable
+
+    async def awaited() -> Any:
+        return await awaitable
+
+    return awaited()
 
 
 def _needs_await(held: Held) -> bool:
@@ -191,6 +229,12 @@ def _needs_await(held: Held) -> bool:
         return callable(getattr(value, "aclose", None))
     if mechanism == _OWNER:
         return any_async(value.held)
+    if mechanism == _ENTER_ASYNC:
+        return True
+    if mechanism == _RETURN:
+        return bool(held[2].pool.give_back_needs_await(held[2]))
+    if mechanism == _POOL:
+        return bool(value.close_needs_await())
     return False
 
 
@@ -207,6 +251,10 @@ def _release_sync(held: list[Held], exc: BaseException | None) -> list[BaseExcep
             if h[0] == _OWNER:
                 h[1].registered_with = None  # popped already: nothing to take back
                 errors += h[1].release_sync(exc)
+            elif h[0] == _RETURN:
+                errors += h[2].pool.give_back_sync(h[2], exc)
+            elif h[0] == _POOL:
+                errors += h[1].close_sync(exc)
             else:
                 _teardown_sync(h, exc)
         except BaseException as error:  # noqa: BLE001 - every step must run; all are reported
@@ -224,6 +272,11 @@ def _teardown_sync(h: Held, exc: BaseException | None) -> None:
         hooks.stop_sync(h[1], exc)
     elif mechanism == _CLOSE:
         h[1].close()
+    elif mechanism == _ENTER_SYNC:
+        if exc is None:
+            h[2].__exit__(None, None, None)
+        else:
+            h[2].__exit__(type(exc), exc, exc.__traceback__)
 
 
 SECOND_YIELD: Final = (None, None)

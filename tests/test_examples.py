@@ -19,6 +19,16 @@ EXPECTED_LINES = {
         "transfer 500 from bob to ada: 409 account 2 cannot pay 500",
         "after the rollback: ada 70, bob 30",
     ],
+    "pooled.py": [
+        "visits: 8 requests on 2 connections",
+        "pool: size 2, idle 2, in use 0",
+        "failed request: request failed",
+        "recorded visits: 8",
+        "pool: discards 1, idle 1",
+        "http client open: True",
+        "http client closed: True",
+        "db connections: created=2 released=2",
+    ],
     "quickstart.py": [
         "directory ready: 3 users in :memory:",
         "directory disposed",
@@ -114,3 +124,13 @@ def test_resources_counts_every_release() -> None:
         "pool         SINGLETON  created=1 released=1 live=0 failures=0",
         "transaction  REQUEST    created=5 released=5 live=0 failures=0",
     ]
+
+
+def test_pooled_releases_the_pool_before_the_directory_it_uses() -> None:
+    """At lifespan end the pooled connections close before their directory is removed."""
+    lines = output_lines(EXAMPLES / "pooled.py")
+    closed = [i for i, line in enumerate(lines) if line == "closed a connection"]
+    assert len(closed) == 2  # the discarded one, then the idle one at the end
+    assert closed[0] < lines.index("recorded visits: 8")
+    assert closed[1] < lines.index("released workdir")
+    assert lines[-1] == "db connections: created=2 released=2"
