@@ -22,6 +22,7 @@ What each generated function does, in order:
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import time
 import types
@@ -152,7 +153,48 @@ _BASE_NAMESPACE: Final[dict[str, Any]] = {
     "_DISPOSED": InstanceState.DISPOSED,
     "_adopt": _adopt,
     "_wait_for": wait_for,
+    "_together": None,  # filled below
 }
+
+
+def _made(plan: Plan, scope: Any) -> bool:
+    if plan.scope is Scope.SINGLETON:
+        return plan.cell is not None and plan.cell.ready
+    while scope is not None:
+        if plan.key in scope.values:
+            return True
+        scope = scope.parent
+    return False
+
+
+async def _together(scope: Any, plans: tuple[Plan, ...]) -> None:
+    """Make the values of ``plans`` that do not exist yet, concurrently (two or more).
+
+    Each is made in a task of its own (so each keeps its single flight and its owner,
+    and release order follows actual creation). If one fails, the others still being
+    made are cancelled and the failure is raised as itself; a cancellation of the
+    caller cancels them all.
+    """
+    missing = [plan for plan in plans if not _made(plan, scope)]
+    if len(missing) < 2:
+        return
+    tasks = [
+        asyncio.ensure_future(plan.aget(scope if plan.scope is Scope.REQUEST else None, None))
+        for plan in missing
+    ]
+    try:
+        await asyncio.wait(tasks, return_when=asyncio.FIRST_EXCEPTION)
+    except BaseException:
+        for task in tasks:
+            task.cancel()
+        await asyncio.wait(tasks)
+        raise
+    failed = [t for t in tasks if t.done() and not t.cancelled() and t.exception() is not None]
+    if failed:
+        for task in tasks:
+            task.cancel()
+        await asyncio.wait(tasks)
+        raise failed[0].exception()
 
 
 def _namespace() -> dict[str, Any]:
@@ -161,6 +203,7 @@ def _namespace() -> dict[str, Any]:
     namespace = dict(_BASE_NAMESPACE)
     namespace["_TM"] = _provider._TYPE_MECHANISMS
     namespace["_mt"] = _provider.mechanism_of_type
+    namespace["_together"] = _together
     return namespace
 
 
@@ -509,11 +552,41 @@ def _write_body(writer: _Writer, body: _Body, indent: int) -> None:
     # Creation times are sampled, one call in 16 of the plan's root: timing costs.
     root = body.steps[-1][1][0]
     writer.line(f"_s = not {writer.const(root, 'prov')}.created & 15", indent)
-    for kind, step in body.steps:
+    steps = body.steps
+    for index, (kind, step) in enumerate(steps):
         if kind == "fetch":
+            if not writer.sync and (index == 0 or steps[index - 1][0] != "fetch"):
+                _write_together(writer, steps, index, indent)
             _write_fetch(writer, step, indent)
         else:
             _write_make(writer, step, indent)
+
+
+def _write_together(
+    writer: _Writer, steps: list[tuple[str, Any]], first: int, indent: int
+) -> None:
+    """Before a run of two or more fetches: make the missing ones concurrently.
+
+    When they all exist already (the common case) this costs one check each; the
+    fetch lines that follow then read them as usual.
+    """
+    run = []
+    for kind, step in steps[first:]:
+        if kind != "fetch":
+            break
+        run.append(step)
+    if len(run) < 2:
+        return
+    checks = []
+    for dep_plan, _, _ in run:
+        if dep_plan.scope is Scope.SINGLETON:
+            checks.append(f"{writer.const(dep_plan.cell, 'cell')}.ready")
+        else:
+            key = writer.const(dep_plan.key, "key")
+            checks.append(f"(scope is not None and {key} in scope.values)")
+    plans = writer.const(tuple(dep_plan for dep_plan, _, _ in run), "plans")
+    writer.line(f"if not ({' and '.join(checks)}):", indent)
+    writer.line(f"await _together(scope, {plans})", indent + 1, run[0][2])
 
 
 def _write_prepare(writer: _Writer, plan: Plan, body: _Body, indent: int) -> None:
