@@ -711,6 +711,7 @@ def _request(plan: Plan, view: View, sync: bool) -> Any:
     write("s = s.parent", 2)
     write(f"if scope.closed: raise _ScopeClosedError(scope.label, {p}.name)", 1)
     write("flights = scope.flights", 1)
+    write("if flights is None: flights = scope.flights = {}", 1)
     write(f"flights[{key}] = _MAKING", 1)
     _write_prepare(writer, plan, body, 1)
     if body.may_hold:

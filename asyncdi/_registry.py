@@ -42,6 +42,7 @@ __all__ = ["Registry", "registry"]
 
 F = TypeVar("F", bound=Callable[..., Any])
 _MISSING: Any = object()
+_NO_PLANS: dict[str, Plan] = {}  # never written to
 _SINGLETON = Scope.SINGLETON
 _INSTANCE = Scope.INSTANCE
 
@@ -78,7 +79,11 @@ class Registry:
         self._graph_epoch = object()
         self._read_epoch = object()
         self._base = View(self, self._providers)
-        self._plans = self._base.plans  # the base view's plans, read by resolve()
+        self._plans = self._base.plans  # the base view's plans
+        # The base view's generated plans, as resolve() and get() read them: the very
+        # dict while no override is active anywhere, an empty one while one is.
+        self._entries: dict[str, Plan] = {}
+        self._fast: dict[str, Plan] = self._entries
 
     # -- epochs -------------------------------------------------------------------------
 
@@ -88,11 +93,13 @@ class Registry:
             self._read_epoch = object()
             self._base.plans = self._plans = {}
             self._base.epoch = self._graph_epoch
+            self._entries.clear()
 
     def _overrides_changed(self, delta: int) -> None:
         with self._lock:
             self._active_overrides += delta
             self._read_epoch = object()
+            self._fast = self._entries if not self._active_overrides else _NO_PLANS
 
     def _view(self) -> View:
         """The view of the current context: the innermost active override, or our own."""
@@ -229,14 +236,14 @@ class Registry:
 
     def resolve(self, name: str, /) -> Coroutine[Any, Any, Any]:
         """Make, or find, the value of ``name`` in the current context (``await`` it)."""
-        plan = None if self._active_overrides else self._plans.get(name)
-        if plan is None or not plan.generated:
+        plan = self._fast.get(name)
+        if plan is None:
             try:
                 plan = self._plan(name)
             except AsyncDIError as error:
                 return _raise(error)
         scope = self._scope_var.get()
-        return plan.aget(scope, self._root if scope is None else scope)  # type: ignore[no-any-return]
+        return plan.aget(scope, scope or self._root)  # type: ignore[no-any-return]
 
     def get(self, name: str, /) -> Any:
         """Synchronous :meth:`resolve`, for sync providers; thread-safe for singletons.
@@ -244,15 +251,21 @@ class Registry:
         An async provider (or async ``initialize``) raises
         :class:`~asyncdi.AsyncProviderError`, which names ``await registry.resolve``.
         """
-        plan = None if self._active_overrides else self._plans.get(name)
-        if plan is None or not plan.generated:
+        plan = self._fast.get(name)
+        if plan is None:
             plan = self._plan(name)
         scope = self._scope_var.get()
-        return plan.get(scope, self._root if scope is None else scope)
+        return plan.get(scope, scope or self._root)
 
     def _plan(self, name: object) -> Plan:
         check_name("resolve(name)", name)
-        return self._view().plan(name)  # type: ignore[arg-type]
+        view = self._view()
+        plan = view.plan(name)  # type: ignore[arg-type]
+        if view is self._base and plan.view is view:
+            with self._lock:
+                if view.epoch is self._graph_epoch:
+                    self._entries[name] = plan  # type: ignore[index]
+        return plan
 
     # -- first reads of service attributes (see Dependency.__get__) ---------------------
 

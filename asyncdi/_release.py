@@ -138,7 +138,13 @@ def start_release(
     while held:
         h = held.pop()
         try:
-            waiting = _begin_step(h, exc, errors)
+            if h[0] == _ASYNC_GENERATOR:  # the usual record, started here: one call less
+                pending = begin_async_teardown(h, exc)
+                waiting = (
+                    None if pending is None else finish_async_teardown(h, exc, errors, pending)
+                )
+            else:
+                waiting = _begin_step(h, exc, errors)
         except BaseException as error:  # noqa: BLE001 - every step must run; all are reported
             errors.append(error)
             waiting = None

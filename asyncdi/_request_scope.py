@@ -34,7 +34,7 @@ class RequestScope(Owner):
         self.registry = registry
         self.parent: RequestScope | None = None
         self.values: dict[Any, Any] = {}
-        self.flights: dict[Any, Any] = {}
+        self.flights: dict[Any, Any] | None = None  # made on the first value made here
         self._token: Any = None
 
     @property
