@@ -484,8 +484,12 @@ def _write_make(writer: _Writer, step: tuple[Any, ...], indent: int) -> None:
     if mechanism == ENTERED:
         _write_enter(writer, provider, var, made, indent, path)
     elif mechanism == DYNAMIC:
-        write(f"_m = _TM.get(type({var}))", indent)
-        write(f"if _m is None: _m = _mt(type({var}))", indent)
+        if provider.plain_type is not None:  # the annotated class: known to need nothing
+            write(f"if type({var}) is {writer.const(provider.plain_type, 't')}: _m = 0", indent)
+            write(f"else: _m = _TM.get(type({var})) or _mt(type({var}))", indent)
+        else:
+            write(f"_m = _TM.get(type({var}))", indent)
+            write(f"if _m is None: _m = _mt(type({var}))", indent)
         write("if _m:", indent)
         write(f"if _m == {Mechanism.HOOKS}: {start}", indent + 1, path)
         write("if held is None: held = []", indent + 1)
@@ -804,13 +808,12 @@ def generate_read(plan: Plan, view: View) -> Any:
     body, result = _lower(plan, view, writer)
     write = writer.line
     registry = view.registry
-    write("def read(instance, attribute, label):", 0)
+    write("def read(instance, attribute, dependency):", 0)
     write("slot = _Slot()", 1)
     write("slot.value = _MISS", 1)
-    write("slot.flight = None", 1)
     write("_setattr(instance, attribute, slot)", 1)
-    write("return make(instance, slot, attribute, label)", 1)
-    write("async def make(instance, slot, attribute, label):", 0)
+    write("return make(instance, slot, attribute, dependency)", 1)
+    write("async def make(instance, slot, attribute, dependency):", 0)
     if body.needs_scope:
         write(f"scope = {writer.const(registry._scope_var, 'var')}.get()", 1)
     else:
@@ -831,12 +834,13 @@ def generate_read(plan: Plan, view: View) -> Any:
     write("except BaseException as _e:", 1)
     write("slot.abandon(instance, attribute, _e)", 2)
     if body.may_hold:
-        write("if held: await _unwind(held, _e, label)", 2)
+        write("if held: await _unwind(held, _e, dependency.label)", 2)
     write("_annotate(_e, _e.__traceback__, _PATHS, _MAKERS)", 2)
-    write("_prefix(_e, (label,))", 2)
+    write("_prefix(_e, (dependency.label,))", 2)
     write("raise", 2)
+    write("flight = slot.value", 1)
     write(f"slot.value = {result}", 1)
-    write("if slot.flight is not None: slot.made()", 1)
+    write("if flight is not _MISS: flight.finish(None)", 1)
     write(f"return {result}", 1)
     from asyncdi._flight import Slot
     from asyncdi._paths import prefix_path

@@ -89,7 +89,7 @@ class Dependency(Generic[T]):
         if registry._read_epoch is self._cached_epoch:
             future = self._cached_future
             if future is None:  # an INSTANCE provider: make a value for this instance
-                return self._cached_read(instance, self.attribute, self.path[0])  # type: ignore[no-any-return]
+                return self._cached_read(instance, self.attribute, self)  # type: ignore[no-any-return]
             try:  # setattr keeps CPython's compact instance values: see _keep
                 setattr(instance, self.attribute, future)  # type: ignore[arg-type]
             except Exception:  # noqa: BLE001

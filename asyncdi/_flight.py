@@ -122,29 +122,29 @@ def done_future(value: Any) -> asyncio.Future[Any]:
 class Slot:
     """Stands in a service instance for a dependency being made, then made.
 
-    While the value is made, concurrent readers find the slot and wait on futures of
+    ``value`` is ``MISS`` while the value is made and nobody waits, a :class:`Flight`
+    once someone does, and then the value itself. Concurrent readers wait on futures of
     their own, so one reader's cancellation never reaches the creation or the others.
-    Once made, the slot keeps the value (48 bytes; a done future would take 144), and
+    Once made, the slot keeps the value (40 bytes; a done future would take 144), and
     awaiting it returns the value.
     """
 
-    __slots__ = ("flight", "value")
+    __slots__ = ("value",)
 
     value: Any
-    flight: Flight | None
 
     def __await__(self) -> Generator[Any, None, Any]:
         value = self.value
-        if value is not MISS:
+        if value is not MISS and type(value) is not Flight:
             return value
-        flight = self.flight
-        if flight is None:
-            flight = self.flight = Flight()
+        if value is MISS:
+            value = self.value = Flight()
+        flight: Flight = value
         yield from wait_for(flight).__await__()
-        if self.value is not MISS:
+        if self.value is not flight:
             return self.value
         # the creator was cancelled: read the attribute again (this reader may create)
-        instance, attribute = flight.retry  # type: ignore[misc]
+        instance, attribute = flight.retry
         return (yield from getattr(instance, attribute).__await__())
 
     def abandon(self, instance: Any, attribute: str, error: BaseException) -> None:
@@ -152,15 +152,15 @@ class Slot:
         values = instance.__dict__
         if values.get(attribute) is self:
             del values[attribute]
-        flight = self.flight
-        if flight is not None:
+        flight = self.value
+        if type(flight) is Flight:
             flight.retry = (instance, attribute)
             flight.finish(error)
 
-    def made(self) -> None:
-        """Wake the readers that waited for the value."""
-        flight, self.flight = self.flight, None
-        if flight is not None:
+    def made(self, value: Any) -> None:
+        """Keep ``value``; wake the readers that waited for it."""
+        flight, self.value = self.value, value
+        if type(flight) is Flight:
             flight.finish(None)
 
 
@@ -168,6 +168,5 @@ def make_slot() -> Slot:
     """A slot for a dependency being made."""
     slot = Slot()
     slot.value = MISS
-    slot.flight = None
     return slot
 

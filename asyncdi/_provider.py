@@ -182,6 +182,7 @@ class Provider:
         "mechanism",
         "name",
         "params",
+        "plain_type",
         "pool",
         "released",
         "scope",
@@ -238,6 +239,7 @@ class Provider:
             self.kind = _kind_of(name, factory)
             self.params = _params_of(factory)
             self.mechanism = self._mechanism()
+            self.plain_type = _plain_return(factory) if self.mechanism == DYNAMIC else None
             cls = _class_of(factory)
             if cls is not None and getattr(type(cls), "__asyncdi_metaclass__", False):
                 self.service = cls
@@ -315,6 +317,21 @@ class Provider:
 
     def __repr__(self) -> str:
         return f"<Provider {self.name!r} {self.scope.name} {self.describe()}>"
+
+
+def _plain_return(factory: Any) -> type | None:
+    """The class a function is annotated to return, if values of it need no release.
+
+    Lets the plan skip the per-value lifecycle lookup for exactly that class (a value of
+    another type, such as a subclass, is still looked up).
+    """
+    try:
+        returned = typing.get_type_hints(factory).get("return")
+    except Exception:  # noqa: BLE001 - unresolvable annotations are simply not used
+        return None
+    if isinstance(returned, type) and mechanism_of_type(returned) == Mechanism.NONE:
+        return returned
+    return None
 
 
 def _no_factory() -> Any:  # pragma: no cover - value providers are never called

@@ -289,7 +289,7 @@ class Registry:
                 dependency._cached_future = None
                 dependency._cached_read = read
                 dependency._cached_epoch = epoch  # last: it makes the two above valid
-            return read(instance, attribute, label)
+            return read(instance, attribute, dependency)
         if plan.provider.kind is Kind.VALUE or plan.scope is _SINGLETON:
             cell = plan.cell if plan.cell is not None else _value_cell(plan)
             if cell.ready:
@@ -316,8 +316,7 @@ class Registry:
             prefix_path(error, (label,))
             raise
         values[attribute] = plan.cell.shared_future()  # type: ignore[union-attr]
-        slot.value = value
-        slot.made()
+        slot.made(value)
         return value
 
     async def _read_request(self, plan: Plan, instance: Any, attribute: str, label: str) -> Any:
@@ -340,8 +339,7 @@ class Registry:
         while holder is not None and plan.key not in holder.values:
             holder = holder.parent
         values[attribute] = ScopedValue(holder or scope, value, plan.name)  # type: ignore[arg-type]
-        slot.value = value
-        slot.made()
+        slot.made(value)
         return value
 
     # -- contexts -----------------------------------------------------------------------
