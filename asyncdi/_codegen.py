@@ -798,22 +798,16 @@ def generate(plan: Plan, view: View) -> None:
 def generate_read(plan: Plan, view: View) -> Any:
     """The first read of a service attribute an INSTANCE plan fills: ``read(instance, attr)``.
 
-    A plain function: it puts a :class:`~asyncdi._flight.Slot` in the instance at once
-    (with ``setattr``, which keeps CPython's compact instance values; touching
-    ``__dict__`` would build a dict per instance), so a second read before the first
-    is awaited finds the slot, and returns the coroutine that makes the value for the
-    instance, owned by it.
+    The caller (``Dependency.__get__``) has put ``slot`` in the instance already, with
+    ``setattr``, which keeps CPython's compact instance values (touching ``__dict__``
+    would build a dict per instance), so a second read before this one is awaited
+    finds the slot. The value is made for the instance, owned by it.
     """
     writer = _Writer(False)
     body, result = _lower(plan, view, writer)
     write = writer.line
     registry = view.registry
-    write("def read(instance, attribute, dependency):", 0)
-    write("slot = _Slot()", 1)
-    write("slot.value = _MISS", 1)
-    write("_setattr(instance, attribute, slot)", 1)
-    write("return make(instance, slot, attribute, dependency)", 1)
-    write("async def make(instance, slot, attribute, dependency):", 0)
+    write("async def read(instance, slot, attribute, dependency):", 0)
     if body.needs_scope:
         write(f"scope = {writer.const(registry._scope_var, 'var')}.get()", 1)
     else:
@@ -846,6 +840,5 @@ def generate_read(plan: Plan, view: View) -> Any:
     from asyncdi._paths import prefix_path
 
     writer.namespace["_Slot"] = Slot
-    writer.namespace["_setattr"] = setattr
     writer.namespace["_prefix"] = prefix_path
     return writer.compile("read", f"{plan.name} (read)")

@@ -66,7 +66,7 @@ class Plan:
 
     @property
     def read(self) -> Any:
-        """``read(instance, attribute, label)``: the first read of an INSTANCE attribute."""
+        """``read(instance, slot, attribute, dependency)``: an INSTANCE attribute's first read."""
         read = self._read
         if read is None:
             read = self._read = _codegen.generate_read(self, self.view)

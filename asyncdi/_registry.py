@@ -289,7 +289,9 @@ class Registry:
                 dependency._cached_future = None
                 dependency._cached_read = read
                 dependency._cached_epoch = epoch  # last: it makes the two above valid
-            return read(instance, attribute, dependency)
+            from asyncdi._dependency import place_slot
+
+            return read(instance, place_slot(instance, attribute), attribute, dependency)
         if plan.provider.kind is Kind.VALUE or plan.scope is _SINGLETON:
             cell = plan.cell if plan.cell is not None else _value_cell(plan)
             if cell.ready:
