@@ -91,7 +91,8 @@ def run_snippet(snippet: Snippet) -> None:
     # Pad with blank lines so tracebacks point at the README's own line numbers.
     source = "\n" * (snippet.line - 1) + snippet.code
     namespace: dict[str, Any] = {"__name__": "__main__"}
-    exec(compile(source, str(README), "exec"), namespace)
+    # dont_inherit: a snippet runs as its own module, without this file's __future__ imports
+    exec(compile(source, str(README), "exec", dont_inherit=True), namespace)
     main = namespace.get("main")
     if main is None:
         return
@@ -141,10 +142,13 @@ def test_parser_pairs_output_and_honours_not_tested() -> None:
 
 
 def test_readme_has_tested_python_snippets() -> None:
-    """The README has Python examples, and nearly all of them are checked."""
+    """The README has Python examples, and nearly all of them are checked.
+
+    The few that are not are a served web app, a pytest file and a shell session.
+    """
     tested = [snippet for snippet in SNIPPETS if not snippet.skipped]
     assert len(tested) >= 5
-    assert len(SNIPPETS) - len(tested) <= 2
+    assert len(SNIPPETS) - len(tested) <= 4
 
 
 def test_quick_start_has_exactly_the_two_commands() -> None:
