@@ -218,6 +218,8 @@ class _Writer:
         self.namespace = _namespace()
         self.names: dict[int, str] = {}
         self.temps = itertools.count()
+        self.root_record: Any = None  # the step whose record the shape hands over itself
+        self.root_record_used = False
 
     def const(self, value: Any, hint: str = "k") -> str:
         """A name in the generated namespace bound to ``value``."""
@@ -498,8 +500,13 @@ def _write_make(writer: _Writer, step: tuple[Any, ...], indent: int) -> None:
     elif mechanism != Mechanism.NONE:
         if mechanism == Mechanism.HOOKS:
             write(start, indent, path)
-        write("if held is None: held = []", indent)
-        write(f"held.append(({mechanism}, {var}, {handle}, {p}))", indent)
+        if writer.root_record is not None and step is writer.root_record:
+            # the plan's own value, made last: its record goes straight to the owner
+            writer.line(f"_r = ({mechanism}, {var}, {handle}, {p})", indent)
+            writer.root_record_used = True
+        else:
+            write("if held is None: held = []", indent)
+            write(f"held.append(({mechanism}, {var}, {handle}, {p}))", indent)
         write(f"{p}.held += 1", indent)
     write(f"{p}.created += 1", indent)
     write(f"if _s: {p}.timed += 1; {p}.creation_ns += _now() - _t", indent)
@@ -691,6 +698,14 @@ def _request(plan: Plan, view: View, sync: bool) -> Any:
     writer = _Writer(sync)
     body, result = _lower(plan, view, writer)
     plan.depth = body.depth
+    root_step = body.steps[-1][1]
+    # A request value whose own dependencies hold nothing (the usual one) hands its
+    # record to the scope directly: no list per request (bench/bench.py, request scope).
+    if not any(
+        kind == "make" and step is not root_step and step[0].mechanism != Mechanism.NONE
+        for kind, step in body.steps
+    ):
+        writer.root_record = root_step
     write = writer.line
     key = writer.const(plan.key, "key")
     codes = writer.const(plan.codes, "codes")
@@ -729,6 +744,8 @@ def _request(plan: Plan, view: View, sync: bool) -> Any:
     write(f"mark = flights.pop({key}, None)", 1)
     write("if scope.closed:", 1)
     write(f"_e = _ScopeClosedError(scope.label, {p}.name)", 2)
+    if writer.root_record_used:
+        write("held = (held or []) + [_r]", 2)
     if body.may_hold:
         lab = writer.const(repr(plan.name), "label")
         orphan = f"_unwind_sync(held, _e, {lab})" if sync else f"await _orphan(held, {lab})"
@@ -737,6 +754,8 @@ def _request(plan: Plan, view: View, sync: bool) -> Any:
     write("raise _e", 2)
     if body.may_hold:
         write("if held: scope.held += held", 1)
+    if writer.root_record_used:
+        write("scope.held.append(_r)", 1)
     write(f"scope.values[{key}] = {result}", 1)
     write("if type(mark) is _Flight: mark.finish(None)", 1)
     write(f"return {result}", 1)
