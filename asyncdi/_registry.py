@@ -16,13 +16,14 @@ from collections.abc import Callable, Coroutine, Mapping
 from contextvars import ContextVar
 from typing import TYPE_CHECKING, Any, TypeVar, overload
 
+from asyncdi._dependency import _keep, place_slot
 from asyncdi._errors import (
     AsyncDIError,
     DuplicateProviderError,
     InvalidProviderError,
     MissingProviderError,
 )
-from asyncdi._flight import Cell, make_slot
+from asyncdi._flight import Cell, Slot
 from asyncdi._lifespan import Lifespan
 from asyncdi._monitoring import HealthReport, ProviderStats, check_health, collect_stats
 from asyncdi._overrides import Overrides
@@ -32,6 +33,7 @@ from asyncdi._provider import Kind, Provider, check_name
 from asyncdi._release import Owner
 from asyncdi._request_scope import RequestScope
 from asyncdi._scope import Scope
+from asyncdi._scoped_value import ScopedValue
 from asyncdi._validation import validate
 
 if TYPE_CHECKING:
@@ -289,8 +291,6 @@ class Registry:
                 dependency._cached_future = None
                 dependency._cached_read = read
                 dependency._cached_epoch = epoch  # last: it makes the two above valid
-            from asyncdi._dependency import place_slot
-
             return read(instance, place_slot(instance, attribute), attribute, dependency)
         if plan.provider.kind is Kind.VALUE or plan.scope is _SINGLETON:
             cell = plan.cell if plan.cell is not None else _value_cell(plan)
@@ -301,38 +301,36 @@ class Registry:
                     dependency._cached_epoch = epoch
                 _keep(instance, attribute, future)
                 return future
-            return self._read_singleton(plan, instance, attribute, label)
-        return self._read_request(plan, instance, attribute, label)
+            slot = place_slot(instance, attribute)
+            return self._read_singleton(plan, instance, slot, attribute, label)
+        slot = place_slot(instance, attribute)
+        return self._read_request(plan, instance, slot, attribute, label)
 
-    async def _read_singleton(self, plan: Plan, instance: Any, attribute: str, label: str) -> Any:
-        values = instance.__dict__
-        current = values.get(attribute)
-        if current is not None:  # another read got here first
-            return await current
-        slot = values[attribute] = make_slot()
+    # The slow first reads: the slot is in the instance already (see place_slot), so
+    # concurrent reads wait on it; the instance's compact values are never turned
+    # into a dict.
+
+    async def _read_singleton(
+        self, plan: Plan, instance: Any, slot: Slot, attribute: str, label: str
+    ) -> Any:
         try:
             value = await plan.aget(None, None)
-            _check_not_disposed(values, attribute)
+            _check_not_disposed(instance, attribute)
         except BaseException as error:
             slot.abandon(instance, attribute, error)
             prefix_path(error, (label,))
             raise
-        values[attribute] = plan.cell.shared_future()  # type: ignore[union-attr]
+        _keep(instance, attribute, plan.cell.shared_future())  # type: ignore[union-attr]
         slot.made(value)
         return value
 
-    async def _read_request(self, plan: Plan, instance: Any, attribute: str, label: str) -> Any:
-        from asyncdi._scoped_value import ScopedValue
-
-        values = instance.__dict__
-        current = values.get(attribute)
-        if current is not None:
-            return await current
-        slot = values[attribute] = make_slot()
+    async def _read_request(
+        self, plan: Plan, instance: Any, slot: Slot, attribute: str, label: str
+    ) -> Any:
         scope = self._scope_var.get()
         try:
             value = await plan.aget(scope, None)
-            _check_not_disposed(values, attribute)
+            _check_not_disposed(instance, attribute)
         except BaseException as error:
             slot.abandon(instance, attribute, error)
             prefix_path(error, (label,))
@@ -340,7 +338,7 @@ class Registry:
         holder = scope
         while holder is not None and plan.key not in holder.values:
             holder = holder.parent
-        values[attribute] = ScopedValue(holder or scope, value, plan.name)  # type: ignore[arg-type]
+        _keep(instance, attribute, ScopedValue(holder or scope, value, plan.name))  # type: ignore[arg-type]
         slot.made(value)
         return value
 
@@ -462,11 +460,11 @@ def _value_cell(plan: Plan) -> Cell:
     return cell
 
 
-def _check_not_disposed(values: dict[str, Any], attribute: str) -> None:
+def _check_not_disposed(instance: Any, attribute: str) -> None:
     from asyncdi._errors import ServiceDisposedError
     from asyncdi._instance_state import STATE_KEY, InstanceState
 
-    state = values.get(STATE_KEY)
+    state = getattr(instance, STATE_KEY, None)
     if state is not None and state.phase == InstanceState.DISPOSED:
         raise ServiceDisposedError(state.label, attribute)
 
@@ -475,12 +473,6 @@ def _prefix_error(error: AsyncDIError, label: str) -> None:
     path = getattr(error, "path", None)
     if isinstance(path, tuple):
         error.path = (label, *path)  # type: ignore[attr-defined]
-
-
-def _keep(instance: Any, attribute: str, future: Any) -> None:
-    from asyncdi._dependency import _keep as keep
-
-    keep(instance, attribute, future)
 
 
 async def _raise(error: BaseException) -> Any:
