@@ -31,8 +31,22 @@ def creation_order(providers: Mapping[str, Provider], root: str) -> list[str]:
     """
     if root not in providers:
         raise MissingProviderError(root, (), providers)
+    return _depth_first(providers, root, set(), None)
+
+
+def _depth_first(
+    providers: Mapping[str, Provider],
+    root: str,
+    done: set[str],
+    cycles: list[tuple[str, ...]] | None,
+) -> list[str]:
+    """The names ``root`` needs and is, not yet ``done``, post-order, walked iteratively.
+
+    With ``cycles=None`` a cycle or a missing name raises; otherwise each cycle met is
+    appended to ``cycles`` and missing names are passed over (``validate()`` reports
+    them on its own). Every name finished is added to ``done``.
+    """
     order: list[str] = []
-    done: set[str] = set()
     on_path: dict[str, int] = {root: 0}
     path = [root]
     stack = [iter(needed(providers[root], providers))]
@@ -49,10 +63,15 @@ def creation_order(providers: Mapping[str, Provider], root: str) -> list[str]:
             continue
         if name in on_path:
             start = on_path[name]
-            raise CycleError((*path[start:], name), tuple(path[:start]))
+            if cycles is None:
+                raise CycleError((*path[start:], name), tuple(path[:start]))
+            cycles.append((*path[start:], name))
+            continue
         provider = providers.get(name)
         if provider is None:
-            raise MissingProviderError(name, tuple(path), providers)
+            if cycles is None:
+                raise MissingProviderError(name, tuple(path), providers)
+            continue
         on_path[name] = len(path)
         path.append(name)
         stack.append(iter(needed(provider, providers)))
@@ -120,33 +139,12 @@ def find_problems(
 
 def _cycles(providers: Mapping[str, Provider]) -> list[Exception]:
     """Each cycle among the providers' parameters, once (iteratively, any length)."""
-    found: list[Exception] = []
-    seen_cycles: set[frozenset[str]] = set()
+    found: list[tuple[str, ...]] = []
     done: set[str] = set()
     for root in providers:
-        if root in done:
-            continue
-        on_path: dict[str, int] = {root: 0}
-        path = [root]
-        stack = [iter(needed(providers[root], providers))]
-        while stack:
-            name = next(stack[-1], None)
-            if name is None:
-                stack.pop()
-                finished = path.pop()
-                del on_path[finished]
-                done.add(finished)
-                continue
-            if name in on_path:
-                cycle = (*path[on_path[name] :], name)
-                key = frozenset(cycle)
-                if key not in seen_cycles:
-                    seen_cycles.add(key)
-                    found.append(CycleError(cycle))
-                continue
-            if name in done or name not in providers:
-                continue
-            on_path[name] = len(path)
-            path.append(name)
-            stack.append(iter(needed(providers[name], providers)))
-    return found
+        if root not in done:
+            _depth_first(providers, root, done, found)
+    unique: dict[frozenset[str], tuple[str, ...]] = {}
+    for cycle in found:
+        unique.setdefault(frozenset(cycle), cycle)
+    return [CycleError(cycle) for cycle in unique.values()]

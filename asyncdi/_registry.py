@@ -313,13 +313,7 @@ class Registry:
     async def _read_singleton(
         self, plan: Plan, instance: Any, slot: Slot, attribute: str, label: str
     ) -> Any:
-        try:
-            value = await plan.aget(None, None)
-            _check_not_disposed(instance, attribute)
-        except BaseException as error:
-            slot.abandon(instance, attribute, error)
-            prefix_path(error, (label,))
-            raise
+        value = await _made_for_read(plan, None, instance, slot, attribute, label)
         _keep(instance, attribute, plan.cell.shared_future())  # type: ignore[union-attr]
         slot.made(value)
         return value
@@ -328,13 +322,7 @@ class Registry:
         self, plan: Plan, instance: Any, slot: Slot, attribute: str, label: str
     ) -> Any:
         scope = self._scope_var.get()
-        try:
-            value = await plan.aget(scope, None)
-            _check_not_disposed(instance, attribute)
-        except BaseException as error:
-            slot.abandon(instance, attribute, error)
-            prefix_path(error, (label,))
-            raise
+        value = await _made_for_read(plan, scope, instance, slot, attribute, label)
         holder = scope
         while holder is not None and plan.key not in holder.values:
             holder = holder.parent
@@ -450,6 +438,20 @@ class Registry:
             f"<Registry {self.name!r}: {len(self._providers)} providers, {state}, "
             f"{len(self._root.held)} values owned>"
         )
+
+
+async def _made_for_read(
+    plan: Plan, scope: Any, instance: Any, slot: Slot, attribute: str, label: str
+) -> Any:
+    """The value a first read waits for; on failure the slot leaves the instance."""
+    try:
+        value = await plan.aget(scope, None)
+        _check_not_disposed(instance, attribute)
+    except BaseException as error:
+        slot.abandon(instance, attribute, error)
+        prefix_path(error, (label,))
+        raise
+    return value
 
 
 def _value_cell(plan: Plan) -> Cell:
