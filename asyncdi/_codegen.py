@@ -219,6 +219,7 @@ class _Writer:
         self.names: dict[int, str] = {}
         self.temps = itertools.count()
         self.root_record: Any = None  # the step whose record the shape hands over itself
+        self.timed_step: Any = None  # the plan's own step, whose creation time is sampled
         self.root_record_used = False
 
     def const(self, value: Any, hint: str = "k") -> str:
@@ -452,13 +453,28 @@ def _write_make(writer: _Writer, step: tuple[Any, ...], indent: int) -> None:
     def write(text: str, indent: int, path: tuple[str, ...] | None = None) -> None:
         writer.line(text, indent, path, provider if path is not None else None)
 
-    write("if _s: _t = _now()", indent)
+    timed = step is writer.timed_step  # creation times are sampled for a plan's own value
+    if timed:
+        write("if _s: _t = _now()", indent)
     handle = "None"
     made = var
     if provider.enter:  # the call makes a context manager; the value is what entering gives
         made = handle = writer.temp("cm")
+    mechanism = provider.mechanism
+    plain = provider.plain_type if mechanism == DYNAMIC else None
     if kind is Kind.CLASS:
         write(f"{made} = {call}", indent, path)
+    elif kind is Kind.SYNC and plain is not None:
+        # The annotated class, the usual result, needs neither an await nor a release:
+        # one identity check stands for both lookups below (bench/scale.py, chains).
+        write(f"{made} = {call}", indent, path)
+        write(f"if type({made}) is not {writer.const(plain, 't')}:", indent)
+        if sync:
+            write(f"if type({made}) is _coro: _refuse_coroutine({made}, {p})", indent + 1, path)
+        else:
+            write(f"if type({made}) is _coro: {made} = await {made}", indent + 1, path)
+        _write_dynamic_hold(writer, provider, var, indent + 1, path)
+        mechanism = Mechanism.NONE
     elif kind is Kind.SYNC:
         write(f"{made} = {call}", indent, path)
         if sync:
@@ -481,22 +497,15 @@ def _write_make(writer: _Writer, step: tuple[Any, ...], indent: int) -> None:
         write(f"{var} = await {handle}.__anext__()", indent + 1, path)
         write("except StopAsyncIteration:", indent)
         write(f"raise _no_yield({p}) from None", indent + 1, path)
-    mechanism = provider.mechanism
     start = f"_start_sync({var})" if sync else f"await _start({var})"
     if mechanism == ENTERED:
         _write_enter(writer, provider, var, made, indent, path)
     elif mechanism == DYNAMIC:
-        if provider.plain_type is not None:  # the annotated class: known to need nothing
-            write(f"if type({var}) is {writer.const(provider.plain_type, 't')}: _m = 0", indent)
-            write(f"else: _m = _TM.get(type({var})) or _mt(type({var}))", indent)
+        if plain is not None:  # the annotated class: known to need nothing
+            write(f"if type({var}) is not {writer.const(plain, 't')}:", indent)
+            _write_dynamic_hold(writer, provider, var, indent + 1, path)
         else:
-            write(f"_m = _TM.get(type({var}))", indent)
-            write(f"if _m is None: _m = _mt(type({var}))", indent)
-        write("if _m:", indent)
-        write(f"if _m == {Mechanism.HOOKS}: {start}", indent + 1, path)
-        write("if held is None: held = []", indent + 1)
-        write(f"held.append((_m, {var}, None, {p}))", indent + 1)
-        write(f"{p}.held += 1", indent + 1)
+            _write_dynamic_hold(writer, provider, var, indent, path)
     elif mechanism != Mechanism.NONE:
         if mechanism == Mechanism.HOOKS:
             write(start, indent, path)
@@ -509,7 +518,23 @@ def _write_make(writer: _Writer, step: tuple[Any, ...], indent: int) -> None:
             write(f"held.append(({mechanism}, {var}, {handle}, {p}))", indent)
         write(f"{p}.held += 1", indent)
     write(f"{p}.created += 1", indent)
-    write(f"if _s: {p}.timed += 1; {p}.creation_ns += _now() - _t", indent)
+    if timed:
+        write(f"if _s: {p}.timed += 1; {p}.creation_ns += _now() - _t", indent)
+
+
+def _write_dynamic_hold(
+    writer: _Writer, provider: Provider, var: str, indent: int, path: tuple[str, ...]
+) -> None:
+    """Hold a plain function's value if its type has lifecycle hooks (a cached lookup)."""
+    p = writer.const(provider, "prov")
+    start = f"_start_sync({var})" if writer.sync else f"await _start({var})"
+    writer.line(f"_m = _TM.get(type({var}))", indent)
+    writer.line(f"if _m is None: _m = _mt(type({var}))", indent)
+    writer.line("if _m:", indent)
+    writer.line(f"if _m == {Mechanism.HOOKS}: {start}", indent + 1, path, provider)
+    writer.line("if held is None: held = []", indent + 1)
+    writer.line(f"held.append((_m, {var}, None, {p}))", indent + 1)
+    writer.line(f"{p}.held += 1", indent + 1)
 
 
 def _enter_how(manager: Any, provider: Provider) -> int:
@@ -560,8 +585,10 @@ def _write_enter(
 
 
 def _write_body(writer: _Writer, body: _Body, indent: int) -> None:
-    # Creation times are sampled, one call in 16 of the plan's root: timing costs.
-    root = body.steps[-1][1][0]
+    # Creation times are sampled, one call in 16, for the plan's own value (which
+    # includes making its INSTANCE dependencies): timing every value costs.
+    writer.timed_step = body.steps[-1][1]
+    root = writer.timed_step[0]
     writer.line(f"_s = not {writer.const(root, 'prov')}.created & 15", indent)
     steps = body.steps
     for index, (kind, step) in enumerate(steps):
