@@ -38,7 +38,7 @@ from asyncdi._errors import (
     ScopeClosedError,
     ServiceDisposedError,
 )
-from asyncdi._flight import MAKING, MISS, Flight, creating_here, wait_for
+from asyncdi._flight import DISOWNED, MAKING, MISS, Flight, creating_here, wait_for
 from asyncdi._instance_state import STATE_KEY, InstanceState, state_of
 from asyncdi._paths import annotate
 from asyncdi._provider import DYNAMIC, ENTERED, Kind, Provider
@@ -128,6 +128,7 @@ _BASE_NAMESPACE: Final[dict[str, Any]] = {
     "_MISS": MISS,
     "_Flight": Flight,
     "_MAKING": MAKING,
+    "_DISOWNED": DISOWNED,
     "_creating_here": creating_here,
     "_now": time.perf_counter_ns,
     "_coro": types.CoroutineType,
@@ -868,9 +869,9 @@ def generate_read(plan: Plan, view: View) -> Any:
         var = writer.const(registry._scope_var, "var")
         root = writer.const(registry._root, "root")
         write(f"if held: _adopt(instance, held, scope or {var}.get(), {root})", 2)
-    write("state = instance._asyncdi_state", 2)
-    write("if state is not None and state.phase == _DISPOSED:", 2)
-    write("raise _ServiceDisposedError(state.label, attribute)", 3)
+    write("flight = slot.value", 2)
+    write("if flight is _DISOWNED:  # the instance was disposed meanwhile", 2)
+    write("raise _ServiceDisposedError(type(instance).__name__, attribute)", 3)
     write("except BaseException as _e:", 1)
     write("slot.abandon(instance, attribute, _e)", 2)
     if body.may_hold:
@@ -878,7 +879,6 @@ def generate_read(plan: Plan, view: View) -> Any:
     write("_annotate(_e, _e.__traceback__, _PATHS, _MAKERS)", 2)
     write("_prefix(_e, (dependency.label,))", 2)
     write("raise", 2)
-    write("flight = slot.value", 1)
     write(f"slot.value = {result}", 1)
     write("if flight is not _MISS: flight.finish(None)", 1)
     write(f"return {result}", 1)

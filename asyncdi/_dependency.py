@@ -88,7 +88,10 @@ class Dependency(Generic[T]):
     ) -> Dependency[T] | Awaitable[T]:
         if instance is None:
             return self
-        registry: Registry = getattr(type(instance), "__asyncdi_registry__", _NOT_A_SERVICE)
+        try:  # cheaper than getattr() with a default when the attribute is there
+            registry: Registry = type(instance).__asyncdi_registry__  # type: ignore[attr-defined]
+        except AttributeError:
+            registry = _NOT_A_SERVICE
         if registry._read_epoch is self._cached_epoch:
             future = self._cached_future
             if future is None:  # an INSTANCE provider: make a value for this instance

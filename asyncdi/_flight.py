@@ -21,10 +21,13 @@ from collections.abc import Collection, Generator
 from types import CodeType, FrameType
 from typing import Any, Final
 
-__all__ = ["MAKING", "MISS", "Cell", "Flight", "Slot", "creating_here", "done_future", "make_slot"]
+from asyncdi._errors import ServiceDisposedError
+
+__all__ = ["DISOWNED", "MAKING", "MISS", "Cell", "Flight", "Slot", "creating_here", "done_future", "make_slot"]
 
 MISS: Final = object()  # a Slot's value while it is being made; a dict's "not there"
 MAKING: Final = object()  # a request scope's mark of a value in flight nobody waits for
+DISOWNED: Final = object()  # a Slot's value once its instance was disposed mid-creation
 _running_loop = asyncio.get_running_loop
 _get_running_loop = asyncio._get_running_loop
 _Future = asyncio.Future
@@ -136,6 +139,8 @@ class Slot:
     def __await__(self) -> Generator[Any, None, Any]:
         value = self.value
         if value is not MISS and type(value) is not Flight:
+            if value is DISOWNED:
+                raise ServiceDisposedError("the service")
             return value
         if value is MISS:
             value = self.value = Flight()
@@ -156,6 +161,14 @@ class Slot:
         if type(flight) is Flight:
             flight.retry = (instance, attribute)
             flight.finish(error)
+
+    def disown(self, error: BaseException) -> None:
+        """The instance was disposed while this value was made: mark it, tell waiters."""
+        flight = self.value
+        if flight is MISS or type(flight) is Flight:
+            self.value = DISOWNED
+            if type(flight) is Flight:
+                flight.finish(error)
 
     def made(self, value: Any) -> None:
         """Keep ``value``; wake the readers that waited for it."""

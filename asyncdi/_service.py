@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Self
 from asyncdi import _hooks as hooks
 from asyncdi._dependency import Dependency
 from asyncdi._errors import AsyncReleaseError, ReuseError, ServiceDisposedError
+from asyncdi._flight import Slot
 from asyncdi._instance_state import InstanceState, state_of
 from asyncdi._release import any_async, finish_exit, shielded
 
@@ -192,6 +193,9 @@ def _forget(self: AsyncService, state: InstanceState) -> None:
     state.phase = InstanceState.DISPOSED
     values = self.__dict__
     for attribute in type(self).__dependencies__:
+        current = values.get(attribute)
+        if type(current) is Slot:  # still being made: its creation sees the mark
+            current.disown(ServiceDisposedError(state.label, attribute))
         values[attribute] = _Disposed(state.label, attribute)
 
 
