@@ -23,7 +23,7 @@ from typing import Any, Final
 
 from asyncdi._errors import ServiceDisposedError
 
-__all__ = ["DISOWNED", "MAKING", "MISS", "Cell", "Flight", "Slot", "creating_here", "done_future", "make_slot"]
+__all__ = ["DISOWNED", "MAKING", "MISS", "Cell", "Flight", "Slot", "creating_here", "done_future"]
 
 MISS: Final = object()  # a Slot's value while it is being made; a dict's "not there"
 MAKING: Final = object()  # a request scope's mark of a value in flight nobody waits for
@@ -175,11 +175,4 @@ class Slot:
         flight, self.value = self.value, value
         if type(flight) is Flight:
             flight.finish(None)
-
-
-def make_slot() -> Slot:
-    """A slot for a dependency being made."""
-    slot = Slot()
-    slot.value = MISS
-    return slot
 
