@@ -16,24 +16,22 @@ from collections.abc import Callable, Coroutine, Mapping
 from contextvars import ContextVar
 from typing import TYPE_CHECKING, Any, TypeVar, overload
 
-from asyncdi._dependency import _keep, place_slot
 from asyncdi._errors import (
     AsyncDIError,
     DuplicateProviderError,
     InvalidProviderError,
     MissingProviderError,
 )
-from asyncdi._flight import Cell, Slot
+from asyncdi._flight import Cell
 from asyncdi._lifespan import Lifespan
 from asyncdi._monitoring import HealthReport, ProviderStats, check_health, collect_stats
 from asyncdi._overrides import Overrides
-from asyncdi._paths import prefix_path
 from asyncdi._plans import Plan, View
-from asyncdi._provider import Kind, Provider, check_name
+from asyncdi._provider import Provider, check_name
+from asyncdi._reads import first_read
 from asyncdi._release import Owner
 from asyncdi._request_scope import RequestScope
 from asyncdi._scope import Scope
-from asyncdi._scoped_value import ScopedValue
 from asyncdi._validation import validate
 
 if TYPE_CHECKING:
@@ -272,63 +270,7 @@ class Registry:
     # -- first reads of service attributes (see Dependency.__get__) ---------------------
 
     def _first_read(self, dependency: Dependency[Any], instance: Any) -> Any:
-        name: str = dependency.name  # type: ignore[assignment]
-        attribute: str = dependency.attribute  # type: ignore[assignment]
-        label = dependency.path[0]
-        view = self._view()
-        if name not in view.providers:
-            return _raise(MissingProviderError(name, (label,), view.providers))
-        try:
-            plan = view.plan(name)
-        except AsyncDIError as error:
-            _prefix_error(error, label)
-            return _raise(error)
-        cacheable = not self._active_overrides
-        epoch = self._read_epoch
-        if plan.scope is _INSTANCE:
-            read = plan.read
-            if cacheable:
-                dependency._cached_future = None
-                dependency._cached_read = read
-                dependency._cached_epoch = epoch  # last: it makes the two above valid
-            return read(instance, place_slot(instance, attribute), attribute, dependency)
-        if plan.provider.kind is Kind.VALUE or plan.scope is _SINGLETON:
-            cell = plan.cell if plan.cell is not None else _value_cell(plan)
-            if cell.ready:
-                future = cell.shared_future()
-                if cacheable:
-                    dependency._cached_future = future
-                    dependency._cached_epoch = epoch
-                _keep(instance, attribute, future)
-                return future
-            slot = place_slot(instance, attribute)
-            return self._read_singleton(plan, instance, slot, attribute, label)
-        slot = place_slot(instance, attribute)
-        return self._read_request(plan, instance, slot, attribute, label)
-
-    # The slow first reads: the slot is in the instance already (see place_slot), so
-    # concurrent reads wait on it; the instance's compact values are never turned
-    # into a dict.
-
-    async def _read_singleton(
-        self, plan: Plan, instance: Any, slot: Slot, attribute: str, label: str
-    ) -> Any:
-        value = await _made_for_read(plan, None, instance, slot, attribute, label)
-        _keep(instance, attribute, plan.cell.shared_future())  # type: ignore[union-attr]
-        slot.made(value)
-        return value
-
-    async def _read_request(
-        self, plan: Plan, instance: Any, slot: Slot, attribute: str, label: str
-    ) -> Any:
-        scope = self._scope_var.get()
-        value = await _made_for_read(plan, scope, instance, slot, attribute, label)
-        holder = scope
-        while holder is not None and plan.key not in holder.values:
-            holder = holder.parent
-        _keep(instance, attribute, ScopedValue(holder or scope, value, plan.name))  # type: ignore[arg-type]
-        slot.made(value)
-        return value
+        return first_read(self, dependency, instance)
 
     # -- contexts -----------------------------------------------------------------------
 
@@ -438,43 +380,6 @@ class Registry:
             f"<Registry {self.name!r}: {len(self._providers)} providers, {state}, "
             f"{len(self._root.held)} values owned>"
         )
-
-
-async def _made_for_read(
-    plan: Plan, scope: Any, instance: Any, slot: Slot, attribute: str, label: str
-) -> Any:
-    """The value a first read waits for; on failure the slot leaves the instance."""
-    try:
-        value = await plan.aget(scope, None)
-        _check_not_disposed(instance, attribute)
-    except BaseException as error:
-        slot.abandon(instance, attribute, error)
-        prefix_path(error, (label,))
-        raise
-    return value
-
-
-def _value_cell(plan: Plan) -> Cell:
-    """A registered value's cell: made, and shared by every reader of the plan."""
-    cell = plan.cell = Cell()
-    cell.value = plan.provider.value
-    cell.ready = True
-    return cell
-
-
-def _check_not_disposed(instance: Any, attribute: str) -> None:
-    from asyncdi._errors import ServiceDisposedError
-    from asyncdi._instance_state import STATE_KEY, InstanceState
-
-    state = getattr(instance, STATE_KEY, None)
-    if state is not None and state.phase == InstanceState.DISPOSED:
-        raise ServiceDisposedError(state.label, attribute)
-
-
-def _prefix_error(error: AsyncDIError, label: str) -> None:
-    path = getattr(error, "path", None)
-    if isinstance(path, tuple):
-        error.path = (label, *path)  # type: ignore[attr-defined]
 
 
 async def _raise(error: BaseException) -> Any:

@@ -1,0 +1,133 @@
+"""The first read of a service attribute, when ``Dependency.__get__`` has no cache.
+
+Finds the plan of the attribute's name in the current view and reads it the way its
+scope says: a made singleton's shared done future (cached on the descriptor); an
+INSTANCE value made for the instance by the plan's generated ``read``; a REQUEST
+value kept in a :class:`~asyncdi._scoped_value.ScopedValue`, which refuses once its
+scope has ended. The INSTANCE and REQUEST reads are cached on the descriptor too
+(while no override is active anywhere), so a fresh instance's first read goes
+straight to them.
+
+A slow read puts its slot in the instance at once (``place_slot``), so concurrent
+reads wait on it, and the instance's compact values are never turned into a dict.
+"""
+
+from __future__ import annotations
+
+import functools
+from typing import TYPE_CHECKING, Any
+
+from asyncdi._dependency import _keep, place_slot
+from asyncdi._errors import AsyncDIError, MissingProviderError, ServiceDisposedError
+from asyncdi._flight import Cell, Slot
+from asyncdi._instance_state import STATE_KEY, InstanceState
+from asyncdi._paths import prefix_path
+from asyncdi._scope import Scope
+from asyncdi._scoped_value import ScopedValue
+
+if TYPE_CHECKING:
+    from asyncdi._dependency import Dependency
+    from asyncdi._plans import Plan
+    from asyncdi._registry import Registry
+
+__all__ = ["first_read"]
+
+
+def first_read(registry: Registry, dependency: Dependency[Any], instance: Any) -> Any:
+    """``instance.attr`` with nothing cached: an awaitable of the attribute's value."""
+    name: str = dependency.name  # type: ignore[assignment]
+    attribute: str = dependency.attribute  # type: ignore[assignment]
+    label = dependency.path[0]
+    view = registry._view()
+    if name not in view.providers:
+        return _raise(MissingProviderError(name, (label,), view.providers))
+    try:
+        plan = view.plan(name)
+    except AsyncDIError as error:
+        _prefix_error(error, label)
+        return _raise(error)
+    cacheable = not registry._active_overrides
+    epoch = registry._read_epoch
+    if plan.scope is Scope.INSTANCE or plan.scope is Scope.REQUEST:
+        read = plan.read if plan.scope is Scope.INSTANCE else request_read(plan)
+        if cacheable:
+            dependency._cached_future = None
+            dependency._cached_read = read
+            dependency._cached_epoch = epoch  # last: it makes the two above valid
+        return read(instance, place_slot(instance, attribute), attribute, dependency)
+    cell = plan.cell if plan.cell is not None else _value_cell(plan)
+    if cell.ready:
+        future = cell.shared_future()
+        if cacheable:
+            dependency._cached_future = future
+            dependency._cached_epoch = epoch
+        _keep(instance, attribute, future)
+        return future
+    slot = place_slot(instance, attribute)
+    return _read_singleton(plan, instance, slot, attribute, label)
+
+
+def request_read(plan: Plan) -> Any:
+    """``read(instance, slot, attribute, dependency)`` of a REQUEST plan (made once)."""
+    read = plan._read
+    if read is None:
+        read = plan._read = functools.partial(_read_request, plan)
+    return read
+
+
+async def _read_singleton(plan: Plan, instance: Any, slot: Slot, attribute: str, label: str) -> Any:
+    value = await _made_for_read(plan, None, instance, slot, attribute, label)
+    _keep(instance, attribute, plan.cell.shared_future())  # type: ignore[union-attr]
+    slot.made(value)
+    return value
+
+
+async def _read_request(
+    plan: Plan, instance: Any, slot: Slot, attribute: str, dependency: Dependency[Any]
+) -> Any:
+    scope = plan.view.registry._scope_var.get()
+    value = await _made_for_read(plan, scope, instance, slot, attribute, dependency.path[0])
+    holder = scope
+    while holder is not None and plan.key not in holder.values:
+        holder = holder.parent
+    _keep(instance, attribute, ScopedValue(holder or scope, value, plan.name))  # type: ignore[arg-type]
+    slot.made(value)
+    return value
+
+
+async def _made_for_read(
+    plan: Plan, scope: Any, instance: Any, slot: Slot, attribute: str, label: str
+) -> Any:
+    """The value a first read waits for; on failure the slot leaves the instance."""
+    try:
+        value = await plan.aget(scope, None)
+        _check_not_disposed(instance, slot, attribute)
+    except BaseException as error:
+        slot.abandon(instance, attribute, error)
+        prefix_path(error, (label,))
+        raise
+    return value
+
+
+def _value_cell(plan: Plan) -> Cell:
+    """A registered value's cell: made, and shared by every reader of the plan."""
+    cell = plan.cell = Cell()
+    cell.value = plan.provider.value
+    cell.ready = True
+    return cell
+
+
+def _check_not_disposed(instance: Any, slot: Slot, attribute: str) -> None:
+    state = getattr(instance, STATE_KEY, None)
+    if state is not None and state.phase == InstanceState.DISPOSED:
+        raise ServiceDisposedError(state.label, attribute)
+
+
+def _prefix_error(error: AsyncDIError, label: str) -> None:
+    path = getattr(error, "path", None)
+    if isinstance(path, tuple):
+        error.path = (label, *path)  # type: ignore[attr-defined]
+
+
+async def _raise(error: BaseException) -> Any:
+    raise error
