@@ -18,6 +18,7 @@ __all__ = [
     "HealthReport",
     "HealthResult",
     "Inject",
+    "InjectNeedsAwaitError",
     "InvalidArgumentError",
     "InvalidNameError",
     "InvalidProviderError",
@@ -26,6 +27,7 @@ __all__ = [
     "NoActiveScopeError",
     "NotAContextManagerError",
     "NotAServiceError",
+    "NotInjectableError",
     "Overrides",
     "Pool",
     "PoolStats",
@@ -35,6 +37,7 @@ __all__ = [
     "ProviderStats",
     "Registry",
     "RegistryClosedError",
+    "RegistryNotFoundError",
     "ReleaseError",
     "RequestScope",
     "ReuseError",
@@ -75,8 +78,9 @@ from asyncdi._errors import (
     ServiceDisposedError,
     ValidationError,
 )
-from asyncdi._inject import inject
+from asyncdi._inject import InjectNeedsAwaitError, NotInjectableError, inject
 from asyncdi._lifespan import Lifespan
+from asyncdi._locate import RegistryNotFoundError
 from asyncdi._markers import Inject
 from asyncdi._monitoring import HealthReport, HealthResult, ProviderStats
 from asyncdi._overrides import Overrides
