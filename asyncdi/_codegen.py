@@ -119,11 +119,17 @@ def _request(plan: Plan, view: View, sync: bool) -> Any:
     root_step = body.steps[-1][1]
     # A request value whose own dependencies hold nothing (the usual one) hands its
     # record to the scope directly: no list per request (bench/bench.py, request scope).
-    if not any(
-        kind == "make" and step is not root_step and step[0].mechanism != Mechanism.NONE
-        for kind, step in body.steps
+    static = (Mechanism.GENERATOR, Mechanism.ASYNC_GENERATOR, Mechanism.HOOKS, Mechanism.CLOSE)
+    if (
+        root_step[0].mechanism in static
+        and type(root_step[3]) is list  # made, not borrowed from a pool
+        and not any(
+            kind == "make" and step is not root_step and step[0].mechanism != Mechanism.NONE
+            for kind, step in body.steps
+        )
     ):
         writer.root_record = root_step
+        body.may_hold = False  # nothing but the root's own record, kept in `_r`
     write = writer.line
     key = writer.const(plan.key, "key")
     codes = writer.const(plan.codes, "codes")
@@ -132,24 +138,15 @@ def _request(plan: Plan, view: View, sync: bool) -> Any:
     prefix = "def" if sync else "async def"
     write(f"{prefix} {name}(scope, owner, deep=True):", 0)
     write(f"if scope is None: raise _no_scope({p})", 1)
-    write("s = scope", 1)
-    write("while s is not None:", 1)
-    write(f"v = s.values.get({key}, _MISS)", 2)
-    write("if v is not _MISS: return v", 2)
-    write("if s.flights:", 2)
-    write(f"mark = s.flights.get({key})", 3)
-    write("if mark is not None:", 3)
-    if sync:
-        write(f"if _creating_here({codes}, s): raise _open_cycle({key})", 4)
-        write(f"raise _needs_await({p}, 'a value being made asynchronously')", 4)
-    else:
-        write(f"await _wait_request(s, {key}, mark, {codes})", 4)
-        write("continue", 4)
-    write("s = s.parent", 2)
+    write("values = scope.values", 1)
+    write(f"v = values.get({key}, _ABSENT)", 1)
+    write("if type(v) is not _Flight: return v", 1)
+    write("if v is not _ABSENT or scope.parent is not None:  # in flight, or an outer scope's", 1)
+    find = f"_find_request_sync(scope, {key}, {codes})"
+    write(f"v = {find if sync else 'await ' + find.replace('_sync', '')}", 2)
+    write("if type(v) is not _Flight: return v", 2)
     write(f"if scope.closed: raise _ScopeClosedError(scope.label, {p}.name)", 1)
-    write("flights = scope.flights", 1)
-    write("if flights is None: flights = scope.flights = {}", 1)
-    write(f"flights[{key}] = _MAKING", 1)
+    write(f"values[{key}] = _MAKING", 1)
     _write_prepare(writer, plan, body, 1)
     if body.may_hold:
         write("held = None", 1)
@@ -157,14 +154,14 @@ def _request(plan: Plan, view: View, sync: bool) -> Any:
     _write_body(writer, body, 2)
     _failure(
         writer, body, repr(plan.name), 1,
-        [f"mark = flights.pop({key}, None)", "if type(mark) is _Flight: mark.finish(_e)"],
+        [f"mark = values.pop({key}, None)", "if type(mark) is _Flight: mark.finish(_e)"],
     )  # fmt: skip
-    write(f"mark = flights.pop({key}, None)", 1)
     write("if scope.closed:", 1)
+    write(f"mark = values.pop({key}, None)", 2)
     write(f"_e = _ScopeClosedError(scope.label, {p}.name)", 2)
     if writer.root_record_used:
-        write("held = (held or []) + [_r]", 2)
-    if body.may_hold:
+        write("held = (held or []) + [_r]" if body.may_hold else "held = [_r]", 2)
+    if body.may_hold or writer.root_record_used:
         lab = writer.const(repr(plan.name), "label")
         orphan = f"_unwind_sync(held, _e, {lab})" if sync else f"await _orphan(held, {lab})"
         write(f"if held: {orphan}", 2)
@@ -174,8 +171,9 @@ def _request(plan: Plan, view: View, sync: bool) -> Any:
         write("if held: scope.held += held", 1)
     if writer.root_record_used:
         write("scope.held.append(_r)", 1)
-    write(f"scope.values[{key}] = {result}", 1)
-    write("if type(mark) is _Flight: mark.finish(None)", 1)
+    write(f"mark = values[{key}]", 1)
+    write(f"values[{key}] = {result}", 1)
+    write("if mark is not _MAKING: mark.finish(None)", 1)
     write(f"return {result}", 1)
     return writer.compile(name, plan.name)
 

@@ -23,10 +23,21 @@ from typing import Any, Final
 
 from asyncdi._errors import ServiceDisposedError
 
-__all__ = ["DISOWNED", "MAKING", "MISS", "Cell", "Flight", "Slot", "creating_here", "done_future"]
+__all__ = [
+    "ABSENT",
+    "DISOWNED",
+    "MAKING",
+    "MISS",
+    "Cell",
+    "Flight",
+    "Slot",
+    "creating_here",
+    "done_future",
+    "find_request",
+    "find_request_sync",
+]
 
 MISS: Final = object()  # a Slot's value while it is being made; a dict's "not there"
-MAKING: Final = object()  # a request scope's mark of a value in flight nobody waits for
 DISOWNED: Final = object()  # a Slot's value once its instance was disposed mid-creation
 _running_loop = asyncio.get_running_loop
 _get_running_loop = asyncio._get_running_loop
@@ -81,6 +92,63 @@ def creating_here(codes: Collection[CodeType], scope: Any = None, start: int = 2
             return True
         frame = frame.f_back
     return False
+
+
+# A request scope keeps made values and creations in flight in one dict, ``values``:
+# an entry that is a Flight is in flight. These two are Flights that never wait:
+# ABSENT is the default of a lookup (so one type check tells "made" from "not made"),
+# MAKING the mark of a creation nobody waits for yet (a waiter swaps in a Flight).
+ABSENT: Final = Flight()
+MAKING: Final = Flight()
+
+
+async def find_request(scope: Any, key: Any, codes: Collection[CodeType]) -> Any:
+    """A request value in ``scope`` or the scopes around it, waiting for one in flight.
+
+    ``ABSENT`` if none has it (nor is making it). A creation of it running in the
+    caller's own stack is a cycle (see :func:`creating_here`).
+    """
+    while True:
+        current = scope
+        while current is not None:
+            value = current.values.get(key, ABSENT)
+            if type(value) is not Flight:
+                return value
+            if value is not ABSENT:
+                if creating_here(codes, current, 3):
+                    raise _open_cycle(key)
+                if value is MAKING:
+                    value = current.values[key] = Flight()
+                await wait_for(value)
+                break  # made, failed (raised) or abandoned: look again
+            current = current.parent
+        else:
+            return ABSENT
+
+
+def find_request_sync(scope: Any, key: Any, codes: Collection[CodeType]) -> Any:
+    """:func:`find_request` for ``get()``: a value in flight cannot be waited for."""
+    current = scope
+    while current is not None:
+        value = current.values.get(key, ABSENT)
+        if type(value) is not Flight:
+            return value
+        if value is not ABSENT:
+            if creating_here(codes, current, 3):
+                raise _open_cycle(key)
+            from asyncdi._errors import AsyncProviderError
+
+            name = key.name if hasattr(key, "name") else key[0].name
+            raise AsyncProviderError(name, "a value being made asynchronously", ())
+        current = current.parent
+    return ABSENT
+
+
+def _open_cycle(key: Any) -> BaseException:
+    from asyncdi._errors import CycleError
+
+    name = key.name if hasattr(key, "name") else key[0].name
+    return CycleError((name,))
 
 
 def _deliver(future: asyncio.Future[Any], outcome: BaseException | None) -> None:

@@ -23,7 +23,17 @@ from asyncdi._errors import (
     ScopeClosedError,
     ServiceDisposedError,
 )
-from asyncdi._flight import DISOWNED, MAKING, MISS, Flight, creating_here, wait_for
+from asyncdi._flight import (
+    ABSENT,
+    DISOWNED,
+    MAKING,
+    MISS,
+    Flight,
+    creating_here,
+    find_request,
+    find_request_sync,
+    wait_for,
+)
 from asyncdi._instance_state import STATE_KEY, InstanceState, state_of
 from asyncdi._paths import annotate
 from asyncdi._provider import Provider
@@ -80,15 +90,6 @@ async def _orphan(held: list[Held], label: str) -> None:
     finish_exit(label, None, await release_records(held, None))
 
 
-async def _wait_request(scope: Any, key: Any, mark: Any, codes: Any) -> None:
-    """Wait for a request value another task is making in ``scope``."""
-    if creating_here(codes, scope, 3):  # skip this function and the waiting plan's own
-        raise _open_cycle(key)
-    if type(mark) is not Flight:
-        mark = scope.flights[key] = Flight()
-    await wait_for(mark)
-
-
 def _open_cycle(key: Any) -> BaseException:
     from asyncdi._errors import CycleError
 
@@ -120,7 +121,9 @@ _BASE_NAMESPACE: Final[dict[str, Any]] = {
     "_unwind": _unwind,
     "_unwind_sync": _unwind_sync,
     "_orphan": _orphan,
-    "_wait_request": _wait_request,
+    "_find_request": find_request,
+    "_find_request_sync": find_request_sync,
+    "_ABSENT": ABSENT,
     "_open_cycle": _open_cycle,
     "_annotate": annotate,
     "_start": hooks.start,
@@ -142,7 +145,7 @@ def _made(plan: Plan, scope: Any) -> bool:
     if plan.scope is Scope.SINGLETON:
         return plan.cell is not None and plan.cell.ready
     while scope is not None:
-        if plan.key in scope.values:
+        if type(scope.values.get(plan.key, ABSENT)) is not Flight:
             return True
         scope = scope.parent
     return False

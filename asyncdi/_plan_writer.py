@@ -194,9 +194,9 @@ def _write_fetch(writer: _Writer, step: tuple[Any, str, tuple[str, ...]], indent
         )
     else:
         key = writer.const(dep_plan.key, "key")
-        found = f"scope.values.get({key}, _MISS) if scope is not None else _MISS"
+        found = f"scope.values.get({key}, _ABSENT) if scope is not None else _ABSENT"
         writer.line(f"{var} = {found}", indent)
-        writer.line(f"if {var} is _MISS:", indent)
+        writer.line(f"if type({var}) is _Flight:", indent)
         writer.line(f"{var} = {writer.awaited(f'{target}.{get}(scope, None)')}", indent + 1, path)
 
 
@@ -417,7 +417,8 @@ def _write_together(writer: _Writer, steps: list[tuple[str, Any]], first: int, i
             checks.append(f"{writer.const(dep_plan.cell, 'cell')}.ready")
         else:
             key = writer.const(dep_plan.key, "key")
-            checks.append(f"(scope is not None and {key} in scope.values)")
+            made = f"type(scope.values.get({key}, _ABSENT)) is not _Flight"
+            checks.append(f"(scope is not None and {made})")
     plans = writer.const(tuple(dep_plan for dep_plan, _, _ in run), "plans")
     writer.line(f"if not ({' and '.join(checks)}):", indent)
     writer.line(f"await _together(scope, {plans})", indent + 1, run[0][2])

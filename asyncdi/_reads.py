@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from asyncdi._dependency import _keep, place_slot
 from asyncdi._errors import AsyncDIError, MissingProviderError, ServiceDisposedError
-from asyncdi._flight import Cell, Slot
+from asyncdi._flight import ABSENT, Cell, Flight, Slot
 from asyncdi._instance_state import STATE_KEY, InstanceState
 from asyncdi._paths import prefix_path
 from asyncdi._scope import Scope
@@ -88,7 +88,7 @@ async def _read_request(
     scope = plan.view.registry._scope_var.get()
     value = await _made_for_read(plan, scope, instance, slot, attribute, dependency.path[0])
     holder = scope
-    while holder is not None and plan.key not in holder.values:
+    while holder is not None and type(holder.values.get(plan.key, ABSENT)) is Flight:
         holder = holder.parent
     _keep(instance, attribute, ScopedValue(holder or scope, value, plan.name))  # type: ignore[arg-type]
     slot.made(value)

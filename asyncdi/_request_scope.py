@@ -6,6 +6,7 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
 from asyncdi._errors import AsyncReleaseError, ReuseError
+from asyncdi._flight import Flight
 from asyncdi._release import Owner, finish_exit, finish_release, start_release
 
 if TYPE_CHECKING:
@@ -23,7 +24,7 @@ class RequestScope(Owner):
     After the scope exits, nothing it made is handed out again.
     """
 
-    __slots__ = ("_token", "flights", "parent", "registry", "values")
+    __slots__ = ("_token", "parent", "registry", "values")
 
     label = "the request scope"
 
@@ -34,7 +35,6 @@ class RequestScope(Owner):
         self.registry = registry
         self.parent: RequestScope | None = None
         self.values: dict[Any, Any] = {}
-        self.flights: dict[Any, Any] | None = None  # made on the first value made here
         self._token: Any = None
 
     @property
@@ -50,6 +50,7 @@ class RequestScope(Owner):
         return [
             (key if not isinstance(key, tuple) else key[0], value)
             for key, value in list(self.values.items())
+            if type(value) is not Flight
         ]
 
     def _enter(self) -> RequestScope:
