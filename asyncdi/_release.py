@@ -10,11 +10,12 @@ from __future__ import annotations
 import asyncio
 import logging
 import types
-from collections.abc import Awaitable, Callable, Coroutine, Generator
+from collections.abc import Coroutine
 from typing import Any, Final
 
 from asyncdi import _hooks as hooks
 from asyncdi._errors import AsyncReleaseError, ProviderProtocolError, ReleaseError
+from asyncdi._shield import Shielded, shielded
 
 __all__ = [
     "SECOND_YIELD",
@@ -175,16 +176,16 @@ def _begin_step(h: Held, exc: BaseException | None, errors: list[BaseException])
         pending = begin_async_teardown(h, exc)
         return None if pending is None else finish_async_teardown(h, exc, errors, pending)
     if mechanism == _HOOKS:
-        return _Shielded(hooks.stop(h[1], exc), errors)
+        return Shielded(hooks.stop(h[1], exc), errors)
     if mechanism == _OWNER:
         h[1].registered_with = None  # popped already: nothing to take back
         return _release_owner(h[1], exc, errors)
     if mechanism == _CLOSE and callable(getattr(h[1], "aclose", None)):
-        return _Shielded(h[1].aclose(), errors)
+        return Shielded(h[1].aclose(), errors)
     if mechanism == _ENTER_ASYNC:
         et = None if exc is None else type(exc)
         tb = None if exc is None else exc.__traceback__
-        return _Shielded(_coroutine(h[2].__aexit__(et, exc, tb)), errors)
+        return Shielded(_coroutine(h[2].__aexit__(et, exc, tb)), errors)
     if mechanism == _RETURN:
         pool = h[2].pool
         if exc is None and not pool.closed:
@@ -215,7 +216,7 @@ def _release_owner(owner: Owner, exc: BaseException | None, errors: list[BaseExc
 
 
 def _coroutine(awaitable: Any) -> Any:
-    """``awaitable`` as something :class:`_Shielded` can drive (a coroutine)."""
+    """``awaitable`` as something :class:`~asyncdi._shield.Shielded` can drive (a coroutine)."""
     if isinstance(awaitable, types.CoroutineType):
         return awaitable
 
@@ -316,14 +317,14 @@ async def finish_async_teardown(
     """Finish what :func:`begin_async_teardown` started, under the shield."""
     if pending is not SECOND_YIELD:
         try:
-            await _Shielded(pending[0], errors, pending[1])
+            await Shielded(pending[0], errors, pending[1])
         except StopAsyncIteration:
             return
         except BaseException as error:
             if error is exc:
                 return  # the generator let the body's exception through: not a failure
             raise
-    await _Shielded(h[2].aclose(), errors)
+    await Shielded(h[2].aclose(), errors)
     raise ProviderProtocolError(held_name(h), "yielded more than once; it must yield once")
 
 
@@ -342,86 +343,6 @@ def _finish_generator(h: Held, exc: BaseException | None) -> None:
         raise
     gen.close()
     raise ProviderProtocolError(held_name(h), "yielded more than once; it must yield once")
-
-
-_UNSTARTED: Final = object()
-
-
-class _Shielded:
-    """Drive an awaitable to its end inside the current task, deaf to cancellation.
-
-    ``asyncio.shield`` needs a new task (and a loop iteration to start it); this runs
-    the awaitable in place and, while it waits on a future, shows the task a stand-in
-    future instead, so ``task.cancel()`` cancels the stand-in and never the work. A
-    cancellation that arrives is appended to ``record`` if one is given, else raised
-    once the awaitable has finished.
-    """
-
-    __slots__ = ("coro", "first", "record")
-
-    def __init__(
-        self, coro: Any, record: list[BaseException] | None = None, first: Any = _UNSTARTED
-    ) -> None:
-        self.coro = coro
-        self.record = record
-        self.first = first  # what ``coro`` yielded already, if it was started
-
-    def __await__(self) -> Generator[Any, None, Any]:
-        coro = self.coro
-        cancelled: asyncio.CancelledError | None = None
-        waited = self.first
-        while True:
-            if waited is _UNSTARTED:
-                try:
-                    waited = coro.send(None)
-                except StopIteration as stop:
-                    result = stop.value
-                    break
-                except BaseException:
-                    # The work ended with its own exception: a cancellation that arrived
-                    # meanwhile must still be seen, so record it before that propagates.
-                    if cancelled is not None and self.record is not None:
-                        self.record.append(cancelled)
-                    raise
-            if waited is None:  # a bare yield, as in asyncio.sleep(0)
-                try:
-                    yield None
-                except asyncio.CancelledError as error:
-                    cancelled = error
-                waited = _UNSTARTED
-                continue
-            waited._asyncio_future_blocking = False
-            while not waited.done():
-                stand_in = waited.get_loop().create_future()
-                waited.add_done_callback(_relay(stand_in))
-                try:
-                    yield from stand_in
-                except asyncio.CancelledError as error:
-                    cancelled = error
-            waited = _UNSTARTED
-        if cancelled is not None:
-            if self.record is None:
-                raise cancelled
-            self.record.append(cancelled)
-        return result
-
-
-def _relay(stand_in: asyncio.Future[None]) -> Callable[[asyncio.Future[Any]], None]:
-    def done(_: asyncio.Future[Any]) -> None:
-        if not stand_in.done():
-            stand_in.set_result(None)
-
-    return done
-
-
-def shielded(
-    coro: Coroutine[Any, Any, Any], record: list[BaseException] | None = None
-) -> Awaitable[Any]:
-    """Await ``coro`` to completion even if the current task is cancelled meanwhile.
-
-    The cancellation is raised afterwards, or appended to ``record`` if one is given.
-    """
-    return _Shielded(coro, record)
 
 
 def finish_exit(what: str, exc: BaseException | None, errors: list[BaseException]) -> None:
