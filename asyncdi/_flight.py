@@ -102,46 +102,48 @@ ABSENT: Final = Flight()
 MAKING: Final = Flight()
 
 
-async def find_request(scope: Any, key: Any, codes: Collection[CodeType]) -> Any:
-    """A request value in ``scope`` or the scopes around it, waiting for one in flight.
+def _scan(scope: Any, key: Any, codes: Collection[CodeType]) -> tuple[Any, Any]:
+    """Look for ``key`` from ``scope`` outwards: ``(value, None)`` if made,
+    ``(ABSENT, None)`` if nowhere, ``(flight, scope_making_it)`` if in flight.
 
-    ``ABSENT`` if none has it (nor is making it). A creation of it running in the
-    caller's own stack is a cycle (see :func:`creating_here`).
+    A creation of it running in the caller's own stack is a cycle.
     """
-    while True:
-        current = scope
-        while current is not None:
-            value = current.values.get(key, ABSENT)
-            if type(value) is not Flight:
-                return value
-            if value is not ABSENT:
-                if creating_here(codes, current, 3):
-                    raise _open_cycle(key)
-                if value is MAKING:
-                    value = current.values[key] = Flight()
-                await wait_for(value)
-                break  # made, failed (raised) or abandoned: look again
-            current = current.parent
-        else:
-            return ABSENT
-
-
-def find_request_sync(scope: Any, key: Any, codes: Collection[CodeType]) -> Any:
-    """:func:`find_request` for ``get()``: a value in flight cannot be waited for."""
     current = scope
     while current is not None:
         value = current.values.get(key, ABSENT)
         if type(value) is not Flight:
-            return value
+            return value, None
         if value is not ABSENT:
-            if creating_here(codes, current, 3):
+            if creating_here(codes, current, 4):
                 raise _open_cycle(key)
-            from asyncdi._errors import AsyncProviderError
-
-            name = key.name if hasattr(key, "name") else key[0].name
-            raise AsyncProviderError(name, "a value being made asynchronously", ())
+            return value, current
         current = current.parent
-    return ABSENT
+    return ABSENT, None
+
+
+async def find_request(scope: Any, key: Any, codes: Collection[CodeType]) -> Any:
+    """A request value in ``scope`` or the scopes around it, waiting for one in flight.
+
+    ``ABSENT`` if none has it (nor is making it).
+    """
+    while True:
+        value, making = _scan(scope, key, codes)
+        if making is None:
+            return value
+        if value is MAKING:
+            value = making.values[key] = Flight()
+        await wait_for(value)  # made, failed (raised) or abandoned: look again
+
+
+def find_request_sync(scope: Any, key: Any, codes: Collection[CodeType]) -> Any:
+    """:func:`find_request` for ``get()``: a value in flight cannot be waited for."""
+    value, making = _scan(scope, key, codes)
+    if making is not None:
+        from asyncdi._errors import AsyncProviderError
+
+        name = key.name if hasattr(key, "name") else key[0].name
+        raise AsyncProviderError(name, "a value being made asynchronously", ())
+    return value
 
 
 def _open_cycle(key: Any) -> BaseException:

@@ -1,0 +1,54 @@
+"""A provider body that asks for what is being made gets a CycleError, never a hang."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from asyncdi import CycleError, Registry, Scope
+
+SCOPES = [Scope.SINGLETON, Scope.REQUEST]
+
+
+@pytest.mark.parametrize("scope", SCOPES, ids=lambda s: s.name)
+async def test_async_body_cycle_names_every_step(reg: Registry, scope: Scope) -> None:
+    """`a`'s body resolves `b`, which takes `a`: the error draws a -> b -> a, at once."""
+
+    async def a() -> object:
+        return await reg.resolve("b")
+
+    reg.register("a", a, scope=scope)
+    reg.register("b", lambda a: a, scope=scope)
+    async with reg.scope():
+        with pytest.raises(CycleError) as info:
+            async with asyncio.timeout(2):
+                await reg.resolve("a")
+    assert info.value.cycle == ("a", "b", "a")
+
+
+@pytest.mark.parametrize("scope", SCOPES, ids=lambda s: s.name)
+def test_sync_body_cycle_names_every_step(reg: Registry, scope: Scope) -> None:
+    """The same through `get()`: a sync body calling `get` of what needs it."""
+    reg.register("a", lambda: reg.get("b"), scope=scope)
+    reg.register("b", lambda a: a, scope=scope)
+    with reg.scope(), pytest.raises(CycleError) as info:
+        reg.get("a")
+    assert info.value.cycle == ("a", "b", "a")
+
+
+async def test_a_waiter_in_another_task_is_no_cycle(reg: Registry) -> None:
+    """Another task waiting for a value being made waits: only the creator's own stack is a cycle."""
+    started = asyncio.Event()
+
+    async def slow() -> str:
+        started.set()
+        await asyncio.sleep(0.05)
+        return "made"
+
+    reg.register("slow", slow, scope=Scope.REQUEST)
+    async with reg.scope(), asyncio.timeout(2):
+        first = asyncio.ensure_future(reg.resolve("slow"))
+        await started.wait()
+        assert await reg.resolve("slow") == "made"
+        assert await first == "made"
