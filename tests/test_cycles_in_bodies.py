@@ -38,7 +38,7 @@ def test_sync_body_cycle_names_every_step(reg: Registry, scope: Scope) -> None:
 
 
 async def test_a_waiter_in_another_task_is_no_cycle(reg: Registry) -> None:
-    """Another task waiting for a value being made waits: only the creator's own stack is a cycle."""
+    """Another task waits for a value being made: only the creator's own stack is a cycle."""
     started = asyncio.Event()
 
     async def slow() -> str:
