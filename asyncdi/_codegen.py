@@ -154,10 +154,10 @@ def _request(plan: Plan, view: View, sync: bool) -> Any:
     _write_body(writer, body, 2)
     _failure(
         writer, body, repr(plan.name), 1,
-        [f"mark = values.pop({key}, None)", "if type(mark) is _Flight: mark.finish(_e)"],
+        [f"mark = _take_mark(scope, {key})", "if type(mark) is _Flight: mark.finish(_e)"],
     )  # fmt: skip
     write("if scope.closed:", 1)
-    write(f"mark = values.pop({key}, None)", 2)
+    write(f"mark = _take_mark(scope, {key})", 2)
     write(f"_e = _ScopeClosedError(scope.label, {p}.name)", 2)
     if writer.root_record_used:
         write("held = (held or []) + [_r]" if body.may_hold else "held = [_r]", 2)
@@ -173,7 +173,9 @@ def _request(plan: Plan, view: View, sync: bool) -> Any:
         write("scope.held.append(_r)", 1)
     write(f"mark = values[{key}]", 1)
     write(f"values[{key}] = {result}", 1)
-    write("if mark is not _MAKING: mark.finish(None)", 1)
+    write("if mark is not _MAKING:  # someone waits: the Flight is also in `waited`", 1)
+    write(f"scope.waited.pop({key}, None)", 2)
+    write("mark.finish(None)", 2)
     write(f"return {result}", 1)
     return writer.compile(name, plan.name)
 

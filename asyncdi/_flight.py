@@ -35,6 +35,7 @@ __all__ = [
     "done_future",
     "find_request",
     "find_request_sync",
+    "take_mark",
 ]
 
 MISS: Final = object()  # a Slot's value while it is being made; a dict's "not there"
@@ -132,6 +133,12 @@ async def find_request(scope: Any, key: Any, codes: Collection[CodeType]) -> Any
             return value
         if value is MAKING:
             value = making.values[key] = Flight()
+            # also kept aside: the scope may exit (and forget its values) meanwhile,
+            # and the creator must still find who waits (see take_mark)
+            waited = making.waited
+            if waited is None:
+                waited = making.waited = {}
+            waited[key] = value
         await wait_for(value)  # made, failed (raised) or abandoned: look again
 
 
@@ -144,6 +151,17 @@ def find_request_sync(scope: Any, key: Any, codes: Collection[CodeType]) -> Any:
         name = key.name if hasattr(key, "name") else key[0].name
         raise AsyncProviderError(name, "a value being made asynchronously", ())
     return value
+
+
+def take_mark(scope: Any, key: Any) -> Any:
+    """The creator's end: remove its in-flight mark; the Flight waiters wait on, if any."""
+    mark = scope.values.pop(key, None)
+    waited = scope.waited
+    if waited is not None:
+        flight = waited.pop(key, None)
+        if flight is not None:
+            return flight
+    return mark
 
 
 def _open_cycle(key: Any) -> BaseException:

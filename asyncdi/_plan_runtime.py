@@ -32,6 +32,7 @@ from asyncdi._flight import (
     creating_here,
     find_request,
     find_request_sync,
+    take_mark,
     wait_for,
 )
 from asyncdi._instance_state import STATE_KEY, InstanceState, state_of
@@ -123,6 +124,7 @@ _BASE_NAMESPACE: Final[dict[str, Any]] = {
     "_orphan": _orphan,
     "_find_request": find_request,
     "_find_request_sync": find_request_sync,
+    "_take_mark": take_mark,
     "_ABSENT": ABSENT,
     "_open_cycle": _open_cycle,
     "_annotate": annotate,

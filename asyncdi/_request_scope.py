@@ -24,7 +24,7 @@ class RequestScope(Owner):
     After the scope exits, nothing it made is handed out again.
     """
 
-    __slots__ = ("_token", "parent", "registry", "values")
+    __slots__ = ("_token", "parent", "registry", "values", "waited")
 
     label = "the request scope"
 
@@ -35,6 +35,7 @@ class RequestScope(Owner):
         self.registry = registry
         self.parent: RequestScope | None = None
         self.values: dict[Any, Any] = {}
+        self.waited: dict[Any, Any] | None = None  # Flights with waiters, see find_request
         self._token: Any = None
 
     @property

@@ -1,4 +1,4 @@
-"""A provider body that asks for what is being made gets a CycleError, never a hang."""
+"""Values in flight: a body asking for its own value is a CycleError; no waiter hangs."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import asyncio
 
 import pytest
 
-from asyncdi import CycleError, Registry, Scope
+from asyncdi import CycleError, Registry, Scope, ScopeClosedError
 
 SCOPES = [Scope.SINGLETON, Scope.REQUEST]
 
@@ -52,3 +52,23 @@ async def test_a_waiter_in_another_task_is_no_cycle(reg: Registry) -> None:
         await started.wait()
         assert await reg.resolve("slow") == "made"
         assert await first == "made"
+
+
+async def test_waiters_are_told_when_the_scope_ends_before_the_value_is_made(
+    reg: Registry,
+) -> None:
+    """A scope that exits while a value is made and waited for: both tasks get an error, no hang."""
+
+    async def slow() -> str:
+        await asyncio.sleep(0.05)
+        return "made"
+
+    reg.register("slow", slow, scope=Scope.REQUEST)
+    async with reg.scope():
+        creator = asyncio.ensure_future(reg.resolve("slow"))
+        await asyncio.sleep(0.01)
+        waiter = asyncio.ensure_future(reg.resolve("slow"))
+        await asyncio.sleep(0.01)
+    async with asyncio.timeout(2):
+        outcomes = await asyncio.gather(creator, waiter, return_exceptions=True)
+    assert [type(outcome) for outcome in outcomes] == [ScopeClosedError, ScopeClosedError]
