@@ -197,6 +197,7 @@ def _instance(plan: Plan, view: View, sync: bool) -> Any:
     _failure(writer, body, repr(plan.name), 1, [])
     if body.may_hold:
         write("if held:", 1)
+        write(f"if owner is None: owner = {writer.const(view.registry._root, 'root')}", 2)
         write("if owner.closed:", 2)
         write(f"_e = _ScopeClosedError(owner.label, {p}.name)", 3)
         lab = writer.const(repr(plan.name), "label")

@@ -42,7 +42,7 @@ __all__ = ["Registry", "registry"]
 
 F = TypeVar("F", bound=Callable[..., Any])
 _MISSING: Any = object()
-_NO_PLANS: dict[str, Plan] = {}  # never written to
+_NO_PLANS: dict[str, Any] = {}  # never written to
 _SINGLETON = Scope.SINGLETON
 _INSTANCE = Scope.INSTANCE
 
@@ -82,8 +82,10 @@ class Registry:
         self._plans = self._base.plans  # the base view's plans
         # The base view's generated plans, as resolve() and get() read them: the very
         # dict while no override is active anywhere, an empty one while one is.
-        self._entries: dict[str, Plan] = {}
-        self._fast: dict[str, Plan] = self._entries
+        self._entries: dict[str, Any] = {}  # name -> the plan's aget
+        self._sync_entries: dict[str, Any] = {}  # name -> the plan's get
+        self._fast: dict[str, Any] = self._entries
+        self._fast_sync: dict[str, Any] = self._sync_entries
 
     # -- epochs -------------------------------------------------------------------------
 
@@ -94,12 +96,15 @@ class Registry:
             self._base.plans = self._plans = {}
             self._base.epoch = self._graph_epoch
             self._entries.clear()
+            self._sync_entries.clear()
 
     def _overrides_changed(self, delta: int) -> None:
         with self._lock:
             self._active_overrides += delta
             self._read_epoch = object()
-            self._fast = self._entries if not self._active_overrides else _NO_PLANS
+            active = self._active_overrides
+            self._fast = self._entries if not active else _NO_PLANS
+            self._fast_sync = self._sync_entries if not active else _NO_PLANS
 
     def _view(self) -> View:
         """The view of the current context: the innermost active override, or our own."""
@@ -236,14 +241,14 @@ class Registry:
 
     def resolve(self, name: str, /) -> Coroutine[Any, Any, Any]:
         """Make, or find, the value of ``name`` in the current context (``await`` it)."""
-        plan = self._fast.get(name)
-        if plan is None:
+        aget = self._fast.get(name)
+        if aget is None:
             try:
-                plan = self._plan(name)
+                aget = self._plan(name).aget
             except AsyncDIError as error:
                 return _raise(error)
         scope = self._scope_var.get()
-        return plan.aget(scope, scope or self._root)  # type: ignore[no-any-return]
+        return aget(scope, scope)  # type: ignore[no-any-return]  # owner: the scope, or the root
 
     def get(self, name: str, /) -> Any:
         """Synchronous :meth:`resolve`, for sync providers; thread-safe for singletons.
@@ -251,11 +256,11 @@ class Registry:
         An async provider (or async ``initialize``) raises
         :class:`~asyncdi.AsyncProviderError`, which names ``await registry.resolve``.
         """
-        plan = self._fast.get(name)
-        if plan is None:
-            plan = self._plan(name)
+        get = self._fast_sync.get(name)
+        if get is None:
+            get = self._plan(name).get
         scope = self._scope_var.get()
-        return plan.get(scope, scope or self._root)
+        return get(scope, scope)
 
     def _plan(self, name: object) -> Plan:
         check_name("resolve(name)", name)
@@ -264,7 +269,8 @@ class Registry:
         if view is self._base and plan.view is view:
             with self._lock:
                 if view.epoch is self._graph_epoch:
-                    self._entries[name] = plan  # type: ignore[index]
+                    self._entries[name] = plan.aget  # type: ignore[index]
+                    self._sync_entries[name] = plan.get  # type: ignore[index]
         return plan
 
     # -- first reads of service attributes (see Dependency.__get__) ---------------------
