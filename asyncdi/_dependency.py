@@ -7,7 +7,6 @@ from typing import TYPE_CHECKING, Any, Generic, TypeVar, overload
 
 from asyncdi._errors import NotAServiceError
 from asyncdi._flight import MISS as _MISS
-from asyncdi._flight import Slot
 from asyncdi._flight import Slot as _Slot
 
 if TYPE_CHECKING:
@@ -126,7 +125,7 @@ class Dependency(Generic[T]):
         return f"Dependency({self.name!r}{scope}){where}"
 
 
-def place_slot(instance: Any, attribute: str) -> Slot:
+def place_slot(instance: Any, attribute: str) -> _Slot:
     """Put a slot for a value being made in the instance: later reads find it there."""
     slot = _Slot()
     slot.value = _MISS

@@ -21,7 +21,7 @@ from collections.abc import Collection, Generator
 from types import CodeType, FrameType
 from typing import Any, Final
 
-from asyncdi._errors import ServiceDisposedError
+from asyncdi._errors import AsyncProviderError, CycleError, ServiceDisposedError
 
 __all__ = [
     "ABSENT",
@@ -35,6 +35,8 @@ __all__ = [
     "done_future",
     "find_request",
     "find_request_sync",
+    "holder_of",
+    "open_cycle",
     "take_mark",
 ]
 
@@ -116,7 +118,7 @@ def _scan(scope: Any, key: Any, codes: Collection[CodeType]) -> tuple[Any, Any]:
             return value, None
         if value is not ABSENT:
             if creating_here(codes, current, 4):
-                raise _open_cycle(key)
+                raise open_cycle(key)
             return value, current
         current = current.parent
     return ABSENT, None
@@ -146,10 +148,7 @@ def find_request_sync(scope: Any, key: Any, codes: Collection[CodeType]) -> Any:
     """:func:`find_request` for ``get()``: a value in flight cannot be waited for."""
     value, making = _scan(scope, key, codes)
     if making is not None:
-        from asyncdi._errors import AsyncProviderError
-
-        name = key.name if hasattr(key, "name") else key[0].name
-        raise AsyncProviderError(name, "a value being made asynchronously", ())
+        raise AsyncProviderError(_name_of(key), "a value being made asynchronously", ())
     return value
 
 
@@ -164,11 +163,23 @@ def take_mark(scope: Any, key: Any) -> Any:
     return mark
 
 
-def _open_cycle(key: Any) -> BaseException:
-    from asyncdi._errors import CycleError
+def holder_of(scope: Any, key: Any) -> Any:
+    """The scope, ``scope`` or one around it, that has the made value of ``key``; or None."""
+    while scope is not None:
+        if type(scope.values.get(key, ABSENT)) is not Flight:
+            return scope
+        scope = scope.parent
+    return None
 
-    name = key.name if hasattr(key, "name") else key[0].name
-    return CycleError((name,))
+
+def open_cycle(key: Any) -> CycleError:
+    """The start of a cycle found while running: the steps out of it complete it."""
+    return CycleError((_name_of(key),))
+
+
+def _name_of(key: Any) -> str:
+    """The provider name of a plan key: a Provider, or ``(provider, overrides)``."""
+    return str(key.name if hasattr(key, "name") else key[0].name)
 
 
 def _deliver(future: asyncio.Future[Any], outcome: BaseException | None) -> None:

@@ -32,19 +32,21 @@ from asyncdi._flight import (
     creating_here,
     find_request,
     find_request_sync,
+    holder_of,
+    open_cycle,
     take_mark,
     wait_for,
 )
 from asyncdi._instance_state import STATE_KEY, InstanceState, state_of
 from asyncdi._paths import annotate
-from asyncdi._provider import Provider
+from asyncdi._provider import _TYPE_MECHANISMS, Provider, mechanism_of_type
 from asyncdi._release import Held, Mechanism, finish_exit, release_records
 from asyncdi._scope import Scope
 
 if TYPE_CHECKING:
     from asyncdi._plans import Plan
 
-__all__ = ["namespace"]
+__all__: list[str] = []  # used by _plan_writer, which takes its private names
 
 
 def _no_yield(provider: Provider) -> ProviderProtocolError:
@@ -91,13 +93,6 @@ async def _orphan(held: list[Held], label: str) -> None:
     finish_exit(label, None, await release_records(held, None))
 
 
-def _open_cycle(key: Any) -> BaseException:
-    from asyncdi._errors import CycleError
-
-    name = key.name if isinstance(key, Provider) else key[0].name
-    return CycleError((name,))
-
-
 def _adopt(instance: Any, held: list[Held], scope: Any, root: Any) -> None:
     """Hand an instance's new values to its state, which its scope (or lifespan) knows."""
     state = state_of(instance)
@@ -126,12 +121,12 @@ _BASE_NAMESPACE: Final[dict[str, Any]] = {
     "_find_request_sync": find_request_sync,
     "_take_mark": take_mark,
     "_ABSENT": ABSENT,
-    "_open_cycle": _open_cycle,
+    "_open_cycle": open_cycle,
     "_annotate": annotate,
     "_start": hooks.start,
     "_start_sync": hooks.start_sync,
-    "_TM": None,  # filled below: the per-type mechanism cache
-    "_mt": None,
+    "_TM": _TYPE_MECHANISMS,  # the per-type mechanism cache
+    "_mt": mechanism_of_type,
     "_ScopeClosedError": ScopeClosedError,
     "_RegistryClosedError": RegistryClosedError,
     "_ServiceDisposedError": ServiceDisposedError,
@@ -139,18 +134,13 @@ _BASE_NAMESPACE: Final[dict[str, Any]] = {
     "_DISPOSED": InstanceState.DISPOSED,
     "_adopt": _adopt,
     "_wait_for": wait_for,
-    "_together": None,  # filled below
 }
 
 
 def _made(plan: Plan, scope: Any) -> bool:
     if plan.scope is Scope.SINGLETON:
         return plan.cell is not None and plan.cell.ready
-    while scope is not None:
-        if type(scope.values.get(plan.key, ABSENT)) is not Flight:
-            return True
-        scope = scope.parent
-    return False
+    return holder_of(scope, plan.key) is not None
 
 
 async def _together(scope: Any, plans: tuple[Plan, ...]) -> None:
@@ -183,16 +173,6 @@ async def _together(scope: Any, plans: tuple[Plan, ...]) -> None:
         raise failed[0].exception()
 
 
-def _namespace() -> dict[str, Any]:
-    from asyncdi import _provider
-
-    namespace = dict(_BASE_NAMESPACE)
-    namespace["_TM"] = _provider._TYPE_MECHANISMS
-    namespace["_mt"] = _provider.mechanism_of_type
-    namespace["_together"] = _together
-    return namespace
-
-
 def _enter_how(manager: Any, provider: Provider) -> int:
     """How to enter ``manager`` (a provider's result, ``enter=True``): async protocol first."""
     cls = type(manager)
@@ -214,7 +194,11 @@ def _enter_how_sync(manager: Any, provider: Provider) -> int:
     raise NotAContextManagerError(provider.name, provider.describe(), cls.__qualname__)
 
 
-_BASE_NAMESPACE["_enter_how"] = _enter_how
-_BASE_NAMESPACE["_enter_how_sync"] = _enter_how_sync
+_BASE_NAMESPACE.update(
+    _together=_together, _enter_how=_enter_how, _enter_how_sync=_enter_how_sync
+)
 
-namespace = _namespace
+
+def _namespace() -> dict[str, Any]:
+    """A fresh namespace for one generated function: the helpers, then its constants."""
+    return dict(_BASE_NAMESPACE)

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from asyncdi._dependency import _keep, place_slot
 from asyncdi._errors import AsyncDIError, MissingProviderError, ServiceDisposedError
-from asyncdi._flight import ABSENT, Cell, Flight, Slot
+from asyncdi._flight import Cell, Slot, holder_of
 from asyncdi._instance_state import STATE_KEY, InstanceState
 from asyncdi._paths import prefix_path
 from asyncdi._scope import Scope
@@ -87,10 +87,8 @@ async def _read_request(
 ) -> Any:
     scope = plan.view.registry._scope_var.get()
     value = await _made_for_read(plan, scope, instance, slot, attribute, dependency.path[0])
-    holder = scope
-    while holder is not None and type(holder.values.get(plan.key, ABSENT)) is Flight:
-        holder = holder.parent
-    _keep(instance, attribute, ScopedValue(holder or scope, value, plan.name))  # type: ignore[arg-type]
+    holder = holder_of(scope, plan.key) or scope
+    _keep(instance, attribute, ScopedValue(holder, value, plan.name))  # type: ignore[arg-type]
     slot.made(value)
     return value
 
@@ -101,7 +99,7 @@ async def _made_for_read(
     """The value a first read waits for; on failure the slot leaves the instance."""
     try:
         value = await plan.aget(scope, None)
-        _check_not_disposed(instance, slot, attribute)
+        _check_not_disposed(instance, attribute)
     except BaseException as error:
         slot.abandon(instance, attribute, error)
         prefix_path(error, (label,))
@@ -117,7 +115,7 @@ def _value_cell(plan: Plan) -> Cell:
     return cell
 
 
-def _check_not_disposed(instance: Any, slot: Slot, attribute: str) -> None:
+def _check_not_disposed(instance: Any, attribute: str) -> None:
     state = getattr(instance, STATE_KEY, None)
     if state is not None and state.phase == InstanceState.DISPOSED:
         raise ServiceDisposedError(state.label, attribute)
