@@ -53,9 +53,7 @@ def _singleton(plan: Plan, view: View, sync: bool) -> Any:
     root = writer.const(view.registry._root, "root")
     p = writer.const(plan.provider, "prov")
     closed = f"_RegistryClosedError({writer.const(view.registry.label, 'label')}, {p}.name)"
-    name = "get" if sync else "aget"
-    prefix = "def" if sync else "async def"
-    write(f"{prefix} {name}(scope, owner, deep=True):", 0)
+    name = writer.header()
     write(f"if {cell}.ready: return {cell}.value", 1)
     if sync:
         write(f"with {lock}:", 1)
@@ -95,10 +93,7 @@ def _singleton(plan: Plan, view: View, sync: bool) -> Any:
         write("if held:", indent)
         write(f"if {root}.closed:", indent + 1)
         write("_e = " + closed, indent + 2)
-        if sync:
-            write(f"_unwind_sync(held, _e, {lab})", indent + 2)
-        else:
-            write(f"await _orphan(held, {lab})", indent + 2)
+        write(writer.orphan(lab), indent + 2)
         write(f"with {lock}: {cell}.flight = None", indent + 2)
         write("flight.finish(_e)", indent + 2)
         write("raise _e", indent + 2)
@@ -134,9 +129,7 @@ def _request(plan: Plan, view: View, sync: bool) -> Any:
     key = writer.const(plan.key, "key")
     codes = writer.const(plan.codes, "codes")
     p = writer.const(plan.provider, "prov")
-    name = "get" if sync else "aget"
-    prefix = "def" if sync else "async def"
-    write(f"{prefix} {name}(scope, owner, deep=True):", 0)
+    name = writer.header()
     write(f"if scope is None: raise _no_scope({p})", 1)
     write("values = scope.values", 1)
     write(f"v = values.get({key}, _ABSENT)", 1)
@@ -163,8 +156,7 @@ def _request(plan: Plan, view: View, sync: bool) -> Any:
         write("held = (held or []) + [_r]" if body.may_hold else "held = [_r]", 2)
     if body.may_hold or writer.root_record_used:
         lab = writer.const(repr(plan.name), "label")
-        orphan = f"_unwind_sync(held, _e, {lab})" if sync else f"await _orphan(held, {lab})"
-        write(f"if held: {orphan}", 2)
+        write(f"if held: {writer.orphan(lab)}", 2)
     write("if type(mark) is _Flight: mark.finish(_e)", 2)
     write("raise _e", 2)
     if body.may_hold:
@@ -186,9 +178,7 @@ def _instance(plan: Plan, view: View, sync: bool) -> Any:
     plan.depth = body.depth
     write = writer.line
     p = writer.const(plan.provider, "prov")
-    name = "get" if sync else "aget"
-    prefix = "def" if sync else "async def"
-    write(f"{prefix} {name}(scope, owner, deep=True):", 0)
+    name = writer.header()
     _write_prepare(writer, plan, body, 1)
     if body.may_hold:
         write("held = None", 1)
@@ -201,7 +191,7 @@ def _instance(plan: Plan, view: View, sync: bool) -> Any:
         write("if owner.closed:", 2)
         write(f"_e = _ScopeClosedError(owner.label, {p}.name)", 3)
         lab = writer.const(repr(plan.name), "label")
-        write(f"_unwind_sync(held, _e, {lab})" if sync else f"await _orphan(held, {lab})", 3)
+        write(writer.orphan(lab), 3)
         write("raise _e", 3)
         write("owner.held += held", 2)
     write(f"return {result}", 1)
@@ -210,9 +200,7 @@ def _instance(plan: Plan, view: View, sync: bool) -> Any:
 
 def _value(plan: Plan, view: View, sync: bool) -> Any:
     writer = _Writer(sync)
-    name = "get" if sync else "aget"
-    prefix = "def" if sync else "async def"
-    writer.line(f"{prefix} {name}(scope, owner, deep=True):", 0)
+    name = writer.header()
     writer.line(f"return {writer.const(plan.provider.value, 'c')}", 1)
     return writer.compile(name, plan.name)
 

@@ -73,6 +73,19 @@ class _Writer:
         if maker is not None:
             self.makers[len(self.lines)] = maker
 
+    def header(self) -> str:
+        """Write the ``def`` line of a plan function (``aget``, or ``get`` when sync)."""
+        name = "get" if self.sync else "aget"
+        prefix = "def" if self.sync else "async def"
+        self.line(f"{prefix} {name}(scope, owner, deep=True):", 0)
+        return name
+
+    def orphan(self, label: str) -> str:
+        """The statement that releases ``held`` made for an owner that closed meanwhile."""
+        if self.sync:
+            return f"_unwind_sync(held, _e, {label})"
+        return f"await _orphan(held, {label})"
+
     def awaited(self, expression: str) -> str:
         return expression if self.sync else f"await {expression}"
 
