@@ -276,14 +276,20 @@ class PoolState:
 
     # -- giving back (the RETURN record's release) ----------------------------------------
 
-    async def give_back(self, lease: Lease, exc: BaseException | None) -> list[BaseException]:
-        """Return a borrowed value after its scope ended; release it if the scope failed."""
+    def _put_back_or_count_out(self, lease: Lease, exc: BaseException | None) -> bool:
+        """After a clean scope, put the value back (True); else count it out (False)."""
         if exc is None and not self.closed:
             self.put_back(lease)
-            return []
+            return True
         self.in_use -= 1
         if not self.closed:
             self.discards += 1
+        return False
+
+    async def give_back(self, lease: Lease, exc: BaseException | None) -> list[BaseException]:
+        """Return a borrowed value after its scope ended; release it if the scope failed."""
+        if self._put_back_or_count_out(lease, exc):
+            return []
         errors = await release_records(lease.held, exc)
         self._free_place()
         return errors
@@ -292,12 +298,8 @@ class PoolState:
         """:meth:`give_back` from synchronous code (its release needs no await)."""
         from asyncdi._release import _release_sync
 
-        if exc is None and not self.closed:
-            self.put_back(lease)
+        if self._put_back_or_count_out(lease, exc):
             return []
-        self.in_use -= 1
-        if not self.closed:
-            self.discards += 1
         errors = _release_sync(lease.held, exc)
         self._free_place()
         return errors

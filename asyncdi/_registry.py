@@ -201,24 +201,14 @@ class Registry:
         """
         from asyncdi._decorators import keep_callable
 
-        if callable(name):
-            factory = name
-            self.register(
-                factory.__name__,
-                factory,
-                scope=scope,
-                close=close,
-                enter=enter,
-                pool=pool,
-                replace=replace,
-            )
-            return keep_callable(factory)
-        if name is not None:
+        factory = name if callable(name) else None
+        given = name if isinstance(name, str) else None
+        if factory is None and name is not None:
             check_name("@provides(name)", name)
 
         def decorate(factory: F) -> F:
             self.register(
-                name or factory.__name__,
+                given or factory.__name__,
                 factory,
                 scope=scope,
                 close=close,
@@ -228,6 +218,8 @@ class Registry:
             )
             return keep_callable(factory)
 
+        if factory is not None:  # @registry.provides without parentheses
+            return decorate(factory)
         return decorate
 
     def unregister(self, name: str) -> None:
