@@ -19,8 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from asyncdi._dependency import _keep, place_slot
 from asyncdi._errors import AsyncDIError, MissingProviderError, ServiceDisposedError
-from asyncdi._flight import Cell, Slot, holder_of
-from asyncdi._instance_state import STATE_KEY, InstanceState
+from asyncdi._flight import DISOWNED, Cell, Slot, holder_of
 from asyncdi._paths import prefix_path
 from asyncdi._scope import Scope
 from asyncdi._scoped_value import ScopedValue
@@ -99,7 +98,8 @@ async def _made_for_read(
     """The value a first read waits for; on failure the slot leaves the instance."""
     try:
         value = await plan.aget(scope, None)
-        _check_not_disposed(instance, attribute)
+        if slot.value is DISOWNED:  # the instance was disposed meanwhile (see Slot.disown)
+            raise ServiceDisposedError(type(instance).__name__, attribute)
     except BaseException as error:
         slot.abandon(instance, attribute, error)
         prefix_path(error, (label,))
@@ -113,12 +113,6 @@ def _value_cell(plan: Plan) -> Cell:
     cell.value = plan.provider.value
     cell.ready = True
     return cell
-
-
-def _check_not_disposed(instance: Any, attribute: str) -> None:
-    state = getattr(instance, STATE_KEY, None)
-    if state is not None and state.phase == InstanceState.DISPOSED:
-        raise ServiceDisposedError(state.label, attribute)
 
 
 def _prefix_error(error: AsyncDIError, label: str) -> None:
