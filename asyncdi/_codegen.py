@@ -244,13 +244,13 @@ def generate_read(plan: Plan, view: View) -> Any:
         write("held = None", 1)
     write("try:", 1)
     _write_body(writer, body, 2)
+    write("flight = slot.value", 2)
+    write("if flight is _DISOWNED:  # the instance was disposed meanwhile", 2)
+    write("raise _ServiceDisposedError(type(instance).__name__, attribute)", 3)
     if body.may_hold:
         var = writer.const(registry._scope_var, "var")
         root = writer.const(registry._root, "root")
         write(f"if held: _adopt(instance, held, scope or {var}.get(), {root})", 2)
-    write("flight = slot.value", 2)
-    write("if flight is _DISOWNED:  # the instance was disposed meanwhile", 2)
-    write("raise _ServiceDisposedError(type(instance).__name__, attribute)", 3)
     write("except BaseException as _e:", 1)
     write("slot.abandon(instance, attribute, _e)", 2)
     if body.may_hold:

@@ -94,11 +94,12 @@ async def _orphan(held: list[Held], label: str) -> None:
 
 
 def _adopt(instance: Any, held: list[Held], scope: Any, root: Any) -> None:
-    """Hand an instance's new values to its state, which its scope (or lifespan) knows."""
-    state = state_of(instance)
-    if state.phase == InstanceState.DISPOSED:
-        raise ServiceDisposedError(state.label)
-    state.adopt(held, scope if scope is not None and not scope.closed else root, instance)
+    """Hand an instance's new values to its state, which its scope (or lifespan) knows.
+
+    (A disposed instance never gets here: its read found the slot's disposal mark.)
+    """
+    fallback = scope if scope is not None and not scope.closed else root
+    state_of(instance).adopt(held, fallback, instance)
 
 
 _BASE_NAMESPACE: Final[dict[str, Any]] = {
