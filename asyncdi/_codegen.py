@@ -130,12 +130,13 @@ def _request(plan: Plan, view: View, sync: bool) -> Any:
     codes = writer.const(plan.codes, "codes")
     p = writer.const(plan.provider, "prov")
     name = writer.header()
-    write(f"if scope is None: raise _no_scope({p})", 1)
-    write("values = scope.values", 1)
+    # (a try costs nothing until it catches: cheaper than testing for None first)
+    write("try: values = scope.values", 1)
+    write(f"except AttributeError: raise _no_scope({p}) from None", 1)
     write(f"v = values.get({key}, _ABSENT)", 1)
-    write("if type(v) is not _Flight: return v", 1)
-    write("if v is not _ABSENT or scope.parent is not None:  # in flight, or an outer scope's", 1)
-    find = f"_find_request_sync(scope, {key}, {codes})"
+    write("if v is not _ABSENT or scope.parent is not None:", 1)
+    write("if type(v) is not _Flight: return v  # made already", 2)
+    find = f"_find_request_sync(scope, {key}, {codes})"  # in flight, or an outer scope's
     write(f"v = {find if sync else 'await ' + find.replace('_sync', '')}", 2)
     write("if type(v) is not _Flight: return v", 2)
     write(f"if scope.closed: raise _ScopeClosedError(scope.label, {p}.name)", 1)

@@ -144,11 +144,6 @@ async def check_health(engine: Engine, timeout: float) -> HealthReport:  # noqa:
     return HealthReport(tuple(results))
 
 
-def _live(provider: Provider) -> int:
-    """Values handed to an owner for release and not yet released."""
-    return provider.held - provider.released
-
-
 def collect_stats(engine: Engine) -> dict[str, ProviderStats]:
     """A snapshot of every provider's counters."""
     stats: dict[str, ProviderStats] = {}
@@ -159,7 +154,7 @@ def collect_stats(engine: Engine) -> dict[str, ProviderStats]:
             provider.scope.name,
             provider.created,
             provider.released,
-            _live(provider),
+            provider.live,
             provider.failures,
             mean,
             _pool_stats(engine, provider),

@@ -352,7 +352,6 @@ def _write_make(writer: _Writer, step: tuple[Any, ...], indent: int) -> None:
         else:
             write("if held is None: held = []", indent)
             write(f"held.append(({mechanism}, {var}, {handle}, {p}))", indent)
-        write(f"{p}.held += 1", indent)
     write(f"{p}.created += 1", indent)
     if timed:
         write(f"if _s: {p}.timed += 1; {p}.creation_ns += _now() - _t", indent)
@@ -392,7 +391,6 @@ def _write_enter(
         write(f"else: {var} = {manager}.__enter__()", indent, path)
     write("if held is None: held = []", indent)
     write(f"held.append((_m, {var}, {manager}, {p}))", indent)
-    write(f"{p}.held += 1", indent)
 
 
 def _write_body(writer: _Writer, body: _Body, indent: int) -> None:

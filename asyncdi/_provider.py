@@ -247,7 +247,7 @@ class Provider:
                 self._check_pool()
         self.created = 0
         self.released = 0
-        self.held = 0  # values handed to an owner for release; live = held - released
+        self.held = 0  # for DYNAMIC only: the values held (the others hold every value)
         self.failures = 0
         self.creation_ns = 0  # summed over the `timed` creations that were sampled
         self.timed = 0
@@ -292,6 +292,17 @@ class Provider:
         if kind is Kind.CLASS:
             return _lifecycle_mechanism(_class_of(self.factory))  # type: ignore[arg-type]
         return DYNAMIC
+
+    @property
+    def live(self) -> int:
+        """Values handed to an owner for release and not yet released."""
+        if self.mechanism == DYNAMIC:
+            held = self.held  # only the values whose type has hooks
+        elif self.mechanism == Mechanism.NONE:
+            held = 0
+        else:
+            held = self.created  # every value made is held: no second counter per value
+        return held - self.released
 
     @property
     def dependencies(self) -> tuple[str, ...]:

@@ -18,13 +18,10 @@ from asyncdi._errors import AsyncReleaseError, ProviderProtocolError, ReleaseErr
 from asyncdi._shield import Shielded, shielded
 
 __all__ = [
-    "SECOND_YIELD",
     "Held",
     "Mechanism",
     "Owner",
     "any_async",
-    "begin_async_teardown",
-    "finish_async_teardown",
     "finish_exit",
     "finish_release",
     "held_name",
@@ -139,11 +136,22 @@ def start_release(
     while held:
         h = held.pop()
         try:
-            if h[0] == _ASYNC_GENERATOR:  # the usual record, started here: one call less
-                pending = begin_async_teardown(h, exc)
-                waiting = (
-                    None if pending is None else finish_async_teardown(h, exc, errors, pending)
-                )
+            if h[0] == _ASYNC_GENERATOR:
+                # The usual record. Its teardown's first stretch runs here, with no
+                # coroutine of its own: most finish without suspending.
+                step = h[2].__anext__() if exc is None else h[2].athrow(exc)
+                try:
+                    first = step.send(None)
+                except StopAsyncIteration:
+                    waiting = None
+                except StopIteration:  # it yielded again
+                    waiting = _finish_async_teardown(h, exc, errors, _SECOND_YIELD, None)
+                except BaseException as error:
+                    if error is not exc:  # the body's own exception coming back is no failure
+                        raise
+                    waiting = None
+                else:
+                    waiting = _finish_async_teardown(h, exc, errors, step, first)
             else:
                 waiting = _begin_step(h, exc, errors)
         except BaseException as error:  # noqa: BLE001 - every step must run; all are reported
@@ -172,9 +180,6 @@ async def finish_release(
 def _begin_step(h: Held, exc: BaseException | None, errors: list[BaseException]) -> Any:
     """Start releasing one record: None if it is done, else what to await to finish it."""
     mechanism = h[0]
-    if mechanism == _ASYNC_GENERATOR:
-        pending = begin_async_teardown(h, exc)
-        return None if pending is None else finish_async_teardown(h, exc, errors, pending)
     if mechanism == _HOOKS:
         return Shielded(hooks.stop(h[1], exc), errors)
     if mechanism == _OWNER:
@@ -286,38 +291,20 @@ def _teardown_sync(h: Held, exc: BaseException | None) -> None:
             h[2].__exit__(type(exc), exc, exc.__traceback__)
 
 
-SECOND_YIELD: Final = (None, None)
+_SECOND_YIELD: Final = object()
 
 
-def begin_async_teardown(h: Held, exc: BaseException | None) -> tuple[Any, Any] | None:
-    """Resume an async generator provider for its teardown, in place.
-
-    Most teardowns finish without suspending, so the first stretch runs here, with no
-    coroutine of its own: ``None`` when it finished. Otherwise the step and what it
-    waits for, to hand to :func:`finish_async_teardown`. Raises the teardown's failure
-    (the body's own exception coming back out is no failure).
-    """
-    agen = h[2]
-    step = agen.__anext__() if exc is None else agen.athrow(exc)
-    try:
-        return (step, step.send(None))
-    except StopAsyncIteration:
-        return None
-    except StopIteration:
-        return SECOND_YIELD
-    except BaseException as error:
-        if error is exc:
-            return None
-        raise
-
-
-async def finish_async_teardown(
-    h: Held, exc: BaseException | None, errors: list[BaseException], pending: tuple[Any, Any]
+async def _finish_async_teardown(
+    h: Held, exc: BaseException | None, errors: list[BaseException], step: Any, first: Any
 ) -> None:
-    """Finish what :func:`begin_async_teardown` started, under the shield."""
-    if pending is not SECOND_YIELD:
+    """Finish an async generator's teardown that ``start_release`` began, under the shield.
+
+    ``step`` is the started ``__anext__()`` (or ``athrow``) and ``first`` what it waits
+    on; ``_SECOND_YIELD`` if the generator yielded again instead of finishing.
+    """
+    if step is not _SECOND_YIELD:
         try:
-            await Shielded(pending[0], errors, pending[1])
+            await Shielded(step, errors, first)
         except StopAsyncIteration:
             return
         except BaseException as error:
