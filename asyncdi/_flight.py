@@ -137,7 +137,7 @@ async def find_request(scope: Any, key: Any, codes: Collection[CodeType]) -> Any
             value = making.values[key] = Flight()
             # also kept aside: the scope may exit (and forget its values) meanwhile,
             # and the creator must still find who waits (see take_mark)
-            waited = making.waited
+            waited = getattr(making, "waited", None)
             if waited is None:
                 waited = making.waited = {}
             waited[key] = value
@@ -155,7 +155,7 @@ def find_request_sync(scope: Any, key: Any, codes: Collection[CodeType]) -> Any:
 def take_mark(scope: Any, key: Any) -> Any:
     """The creator's end: remove its in-flight mark; the Flight waiters wait on, if any."""
     mark = scope.values.pop(key, None)
-    waited = scope.waited
+    waited = getattr(scope, "waited", None)
     if waited is not None:
         flight = waited.pop(key, None)
         if flight is not None:

@@ -26,22 +26,24 @@ class RequestScope(Owner):
 
     __slots__ = ("_token", "parent", "registry", "values", "waited")
 
+    parent: RequestScope | None  # the scope this one was entered in
+    waited: dict[Any, Any]  # Flights with waiters, see find_request (set by the first)
+
     label = "the request scope"
 
     def __init__(self, registry: Registry) -> None:
-        # Owner.__init__ inlined: a scope is made per request, and calls cost.
+        # Owner.__init__ inlined, and `parent`, `waited` set only once needed (read
+        # with getattr until then): a scope is made per request, and each store costs.
         self.held = []
         self.closed = False
         self.registry = registry
-        self.parent: RequestScope | None = None
         self.values: dict[Any, Any] = {}
-        self.waited: dict[Any, Any] | None = None  # Flights with waiters, see find_request
-        self._token: Any = None
+        self._token: Any = None  # set once entered, and kept: a scope is entered once
 
     @property
     def depth(self) -> int:
         """How many scopes this one is nested in."""
-        depth, scope = 0, self.parent
+        depth, scope = 0, getattr(self, "parent", None)  # None until entered
         while scope is not None:
             depth, scope = depth + 1, scope.parent
         return depth
@@ -55,7 +57,7 @@ class RequestScope(Owner):
         ]
 
     def _enter(self) -> RequestScope:
-        if self._token is not None or self.closed:
+        if self._token is not None:
             raise ReuseError(
                 "This request scope was entered already",
                 "a scope is entered once; call registry.scope() for a new one.",
@@ -77,7 +79,7 @@ class RequestScope(Owner):
     # once per request, and each call costs ~70 ns (bench/bench.py, request scope cycle).
 
     async def __aenter__(self) -> RequestScope:
-        if self._token is not None or self.closed:
+        if self._token is not None:
             return self._enter()  # raises the explanation
         var = self.registry._scope_var
         self.parent = var.get()
