@@ -274,4 +274,3 @@ class Slot:
         flight, self.value = self.value, value
         if type(flight) is Flight:
             flight.finish(None)
-

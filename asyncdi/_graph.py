@@ -18,9 +18,7 @@ __all__ = ["captive_path", "creation_order", "find_problems", "needed"]
 
 def needed(provider: Provider, providers: Mapping[str, object]) -> list[str]:
     """The names a provider's parameters take from ``providers`` (optional ones if there)."""
-    return [
-        p.dependency for p in provider.params if p.required or p.dependency in providers
-    ]
+    return [p.dependency for p in provider.params if p.required or p.dependency in providers]
 
 
 def creation_order(providers: Mapping[str, Provider], root: str) -> list[str]:
@@ -85,9 +83,7 @@ def _edges(provider: Provider, providers: Mapping[str, Provider]) -> list[tuple[
     return edges
 
 
-def captive_path(
-    providers: Mapping[str, Provider], holder: Provider
-) -> tuple[str, ...] | None:
+def captive_path(providers: Mapping[str, Provider], holder: Provider) -> tuple[str, ...] | None:
     """The path by which a SINGLETON reaches a REQUEST value, if it does.
 
     Through parameters and service-class attributes, and through the INSTANCE

@@ -195,9 +195,7 @@ def _enter_how_sync(manager: Any, provider: Provider) -> int:
     raise NotAContextManagerError(provider.name, provider.describe(), cls.__qualname__)
 
 
-_BASE_NAMESPACE.update(
-    _together=_together, _enter_how=_enter_how, _enter_how_sync=_enter_how_sync
-)
+_BASE_NAMESPACE.update(_together=_together, _enter_how=_enter_how, _enter_how_sync=_enter_how_sync)
 
 
 def _namespace() -> dict[str, Any]:

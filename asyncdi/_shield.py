@@ -92,5 +92,3 @@ def shielded(
     The cancellation is raised afterwards, or appended to ``record`` if one is given.
     """
     return Shielded(coro, record)
-
-

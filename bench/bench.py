@@ -24,6 +24,8 @@ import tracemalloc
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 
+from scope_model import FloorScope, ModelContainer, floor_request_value, floor_resolve
+
 from asyncdi import AsyncService, Dependency, Registry, Scope
 
 # -- the application: the same plain classes and factories serve both sides ---------------
@@ -175,6 +177,12 @@ async def hand_session() -> AsyncIterator[Session]:
         session.closed = True
 
 
+# The reference request scopes of the "request scope cycle" group (see scope_model.py).
+floor_request_value("session", lambda: make_session(SHARED.db))
+MODEL = ModelContainer()
+MODEL.register("session", lambda: make_session(SHARED.db))
+
+
 # -- cases ---------------------------------------------------------------------------------
 
 
@@ -308,6 +316,20 @@ async def build_cases() -> list[Case]:
                 value = session
         return value
 
+    async def scope_floor(n: int) -> object:
+        value = None
+        for _ in range(n):
+            async with FloorScope():
+                value = await floor_resolve("session")
+        return value
+
+    async def scope_model(n: int) -> object:
+        model, value = MODEL, None
+        for _ in range(n):
+            async with model.scope():
+                value = await model.resolve("session")
+        return value
+
     async def scope10(n: int) -> object:
         names, resolve, value = REQUEST_NAMES, REGISTRY.resolve, None
         for _ in range(n):
@@ -341,6 +363,10 @@ async def build_cases() -> list[Case]:
         Case("scope", "asyncdi: scope() + resolve(session)", "scope", scope,
              (("hand", "scope_hand"),)),
         Case("scope_hand", "hand-written: asynccontextmanager", "scope", scope_hand),
+        Case("scope_floor", "floor: a ContextVar scope, no promises", "scope", scope_floor,
+             (("hand", "scope_hand"),)),
+        Case("scope_model", "model: floor + asyncdi's promises", "scope", scope_model,
+             (("hand", "scope_hand"),)),
         Case("scope10", "asyncdi: scope() + resolve 10 values", "scope10", scope10,
              (("hand", "scope10_hand"),)),
         Case("scope10_hand", "hand-written: session + 9 objects", "scope10", scope10_hand),

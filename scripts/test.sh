@@ -15,6 +15,7 @@ fi
 
 echo "== ruff"
 .venv/bin/ruff check asyncdi tests examples bench
+.venv/bin/ruff format --check asyncdi tests examples bench
 echo "== mypy --strict"
 .venv/bin/mypy --strict asyncdi tests/typing
 failed=()

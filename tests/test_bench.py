@@ -18,6 +18,8 @@ CASES = [
     "hand-written: new service, 3 getters",
     "asyncdi: scope() + resolve(session)",
     "hand-written: asynccontextmanager",
+    "floor: a ContextVar scope, no promises",
+    "model: floor + asyncdi's promises",
     "asyncdi: scope() + resolve 10 values",
     "hand-written: session + 9 objects",
     "asyncdi: new Svc, every dep read twice",

@@ -889,7 +889,6 @@ def test_missing_names_are_left_to_the_name_check(reg: Registry) -> None:
 # -- through Registry.validate() and lifespan() ---------------------------------------------
 
 
-
 def test_validate_raises_type_mismatch_beside_other_problems(reg: Registry) -> None:
     """validate() groups a TypeMismatchError with the missing names and cycles it finds."""
     reg.register("db", make_db)
