@@ -36,15 +36,16 @@ class Dependency(Generic[T]):
     from the provider named ``other``.
 
     This is a non-data descriptor: the first read of ``obj.db`` resolves, and once the
-    value exists a done future is stored in the instance's ``__dict__`` under the same
-    name, so later reads never run Python code here. That is what makes the cached
-    ``await obj.db`` cost about as much as awaiting a done future.
+    value exists a done awaitable of it is stored in the instance under the same name,
+    so later reads never run Python code here. That is what makes the cached
+    ``await obj.db`` cost about as much as awaiting a done future (on 3.12 and later,
+    less: see ``_flight.done_awaitable``).
     """
 
     __slots__ = (
         "__orig_class__",
+        "_cached_awaitable",
         "_cached_epoch",
-        "_cached_future",
         "_cached_read",
         "attribute",
         "name",
@@ -61,9 +62,9 @@ class Dependency(Generic[T]):
         self.attribute: str | None = None
         self.owner: type | None = None
         # What the first read on an instance needs, valid while the registry's read
-        # epoch holds: the done future of a made singleton, or the INSTANCE plan's read.
+        # epoch holds: the done awaitable of a made singleton, or the plan's read.
         self._cached_epoch: object = _NEVER
-        self._cached_future: Any = None
+        self._cached_awaitable: Any = None
         self._cached_read: Any = None
         self.path: tuple[str, ...] = ()  # the resolution path's first step: ("Cls.attr",)
 
@@ -92,8 +93,8 @@ class Dependency(Generic[T]):
         except AttributeError:
             registry = _NOT_A_SERVICE
         if registry._read_epoch is self._cached_epoch:
-            future = self._cached_future
-            if future is None:  # an INSTANCE provider: make a value for this instance
+            awaitable = self._cached_awaitable
+            if awaitable is None:  # an INSTANCE provider: make a value for this instance
                 # place_slot(), inlined: one call less on a fresh service's first read
                 slot = _Slot()
                 slot.value = _MISS
@@ -103,10 +104,10 @@ class Dependency(Generic[T]):
                     _keep(instance, self.attribute, slot)  # type: ignore[arg-type]
                 return self._cached_read(instance, slot, self.attribute, self)  # type: ignore[no-any-return]
             try:  # setattr keeps CPython's compact instance values: see _keep
-                setattr(instance, self.attribute, future)  # type: ignore[arg-type]
+                setattr(instance, self.attribute, awaitable)  # type: ignore[arg-type]
             except Exception:  # noqa: BLE001
-                _keep(instance, self.attribute, future)  # type: ignore[arg-type]
-            return future  # type: ignore[no-any-return]
+                _keep(instance, self.attribute, awaitable)  # type: ignore[arg-type]
+            return awaitable  # type: ignore[no-any-return]
         if registry is _NOT_A_SERVICE or self.attribute is None:
             return _raise(NotAServiceError(type(instance).__name__, self.attribute))
         return registry._first_read(self, instance)  # type: ignore[no-any-return]
@@ -133,17 +134,17 @@ def place_slot(instance: Any, attribute: str) -> _Slot:
     return slot
 
 
-def _keep(instance: Any, attribute: str, future: Any) -> None:
-    """Store the done future in the instance, shadowing this descriptor from now on.
+def _keep(instance: Any, attribute: str, awaitable: Any) -> None:
+    """Store ``awaitable`` in the instance, shadowing this descriptor from now on.
 
     ``setattr`` keeps CPython's compact per-instance values (reading through
     ``__dict__`` would build a dict, and later reads of the attribute get slower); a
     class whose own ``__setattr__`` refuses gets the value in its ``__dict__``.
     """
     try:
-        setattr(instance, attribute, future)
+        setattr(instance, attribute, awaitable)
     except Exception:  # noqa: BLE001 - e.g. a frozen service; the dict always works
-        instance.__dict__[attribute] = future
+        instance.__dict__[attribute] = awaitable
 
 
 async def _raise(error: Exception) -> Any:

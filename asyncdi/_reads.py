@@ -1,7 +1,7 @@
 """The first read of a service attribute, when ``Dependency.__get__`` has no cache.
 
 Finds the plan of the attribute's name in the current view and reads it the way its
-scope says: a made singleton's shared done future (cached on the descriptor); an
+scope says: a made singleton's shared done awaitable (cached on the descriptor); an
 INSTANCE value made for the instance by the plan's generated ``read``; a REQUEST
 value kept in a :class:`~asyncdi._scoped_value.ScopedValue`, which refuses once its
 scope has ended. The INSTANCE and REQUEST reads are cached on the descriptor too
@@ -50,18 +50,18 @@ def first_read(registry: Registry, dependency: Dependency[Any], instance: Any) -
     if plan.scope is Scope.INSTANCE or plan.scope is Scope.REQUEST:
         read = plan.read if plan.scope is Scope.INSTANCE else request_read(plan)
         if cacheable:
-            dependency._cached_future = None
+            dependency._cached_awaitable = None
             dependency._cached_read = read
             dependency._cached_epoch = epoch  # last: it makes the two above valid
         return read(instance, place_slot(instance, attribute), attribute, dependency)
     cell = plan.cell if plan.cell is not None else _value_cell(plan)
     if cell.ready:
-        future = cell.shared_future()
+        awaitable = cell.shared_awaitable()
         if cacheable:
-            dependency._cached_future = future
+            dependency._cached_awaitable = awaitable
             dependency._cached_epoch = epoch
-        _keep(instance, attribute, future)
-        return future
+        _keep(instance, attribute, awaitable)
+        return awaitable
     slot = place_slot(instance, attribute)
     return _read_singleton(plan, instance, slot, attribute, label)
 
@@ -76,7 +76,7 @@ def request_read(plan: Plan) -> Any:
 
 async def _read_singleton(plan: Plan, instance: Any, slot: Slot, attribute: str, label: str) -> Any:
     value = await _made_for_read(plan, None, instance, slot, attribute, label)
-    _keep(instance, attribute, plan.cell.shared_future())  # type: ignore[union-attr]
+    _keep(instance, attribute, plan.cell.shared_awaitable())  # type: ignore[union-attr]
     slot.made(value)
     return value
 
