@@ -57,3 +57,19 @@ def test_rounds_must_be_positive() -> None:
     result = run_bench("--rounds", "0")
     assert result.returncode == 2
     assert "--rounds must be at least 1" in result.stderr
+
+
+def test_scope_ablation_quick_run_prints_every_variant() -> None:
+    """bench/scope_ablation.py `--quick`: every variant of the model and the hand-written
+    cycle get a row with a time and two ratios."""
+    result = run_script(BENCH.parent / "scope_ablation.py", "--quick")
+    assert result.returncode == 0, result.stderr
+    assert result.stderr == ""
+    rows = [line for line in result.stdout.splitlines() if line.startswith(("model", "hand"))]
+    assert [row.split("  ")[0].strip() for row in rows][:1] == ["model: every promise"]
+    assert len(rows) == 8  # the model, five without one promise, one without any, hand
+    for row in rows:
+        time_ns, ratio, versus = row.split()[-3:]
+        assert float(time_ns) > 0
+        assert float(ratio) > 0
+        assert versus.startswith(("+", "-"))
