@@ -24,13 +24,13 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from asyncdi._plan_text import _Writer
 from asyncdi._plan_writer import (
     DEEP,
     _failure,
     _lower,
     _write_body,
     _write_prepare,
-    _Writer,
 )
 from asyncdi._provider import Kind
 from asyncdi._release import Mechanism

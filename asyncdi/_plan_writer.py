@@ -2,18 +2,15 @@
 
 :func:`_lower` walks what a plan makes (its INSTANCE subtree inline, iteratively)
 into fetches of cacheable values and makes; the ``_write_*`` functions turn each step
-into lines for async or sync code alike (:class:`_Writer` drops the ``await``). The
-shapes around them (singleton, request, instance, read) are in ``_codegen``.
+into lines for async or sync code alike (``_plan_text._Writer`` drops the ``await``).
+The shapes around them (singleton, request, instance, read) are in ``_codegen``.
 """
 
 from __future__ import annotations
 
-import itertools
 from typing import TYPE_CHECKING, Any, Final
 
-from asyncdi._plan_runtime import (
-    _namespace,
-)
+from asyncdi._plan_text import _Writer
 from asyncdi._provider import DYNAMIC, ENTERED, Kind, Provider
 from asyncdi._release import Mechanism
 from asyncdi._scope import Scope
@@ -28,76 +25,6 @@ DEEP: Final = 32  # a plan this many cacheable levels deep makes its dependencie
 
 
 _SKIP: Final = object()
-
-
-_serial = itertools.count()
-
-
-class _Writer:
-    """Lines of one generated function, the constants they use, and each line's path."""
-
-    def __init__(self, sync: bool) -> None:
-        self.sync = sync
-        self.lines: list[str] = []
-        self.paths: dict[int, tuple[str, ...]] = {}
-        self.makers: dict[int, Provider] = {}  # the provider each make line calls
-        self.namespace = _namespace()
-        self.names: dict[int, str] = {}
-        self.temps = itertools.count()
-        self.root_record: Any = None  # the step whose record the shape hands over itself
-        self.timed_step: Any = None  # the plan's own step, whose creation time is sampled
-        self.root_record_used = False
-
-    def const(self, value: Any, hint: str = "k") -> str:
-        """A name in the generated namespace bound to ``value``."""
-        key = id(value)
-        name = self.names.get(key)
-        if name is None:
-            name = self.names[key] = f"_{hint}{len(self.names)}"
-            self.namespace[name] = value
-        return name
-
-    def temp(self, hint: str = "v") -> str:
-        return f"{hint}{next(self.temps)}"
-
-    def line(
-        self,
-        text: str,
-        indent: int,
-        path: tuple[str, ...] | None = None,
-        maker: Provider | None = None,
-    ) -> None:
-        self.lines.append("    " * indent + text)
-        if path is not None:
-            self.paths[len(self.lines)] = path
-        if maker is not None:
-            self.makers[len(self.lines)] = maker
-
-    def header(self) -> str:
-        """Write the ``def`` line of a plan function (``aget``, or ``get`` when sync)."""
-        name = "get" if self.sync else "aget"
-        prefix = "def" if self.sync else "async def"
-        self.line(f"{prefix} {name}(scope, owner, deep=True):", 0)
-        return name
-
-    def orphan(self, label: str) -> str:
-        """The statement that releases ``held`` made for an owner that closed meanwhile."""
-        if self.sync:
-            return f"_unwind_sync(held, _e, {label})"
-        return f"await _orphan(held, {label})"
-
-    def awaited(self, expression: str) -> str:
-        return expression if self.sync else f"await {expression}"
-
-    def compile(self, name: str, source_name: str) -> Any:
-        source = "\n".join(self.lines) + "\n"
-        self.namespace["_PATHS"] = self.paths
-        self.namespace["_MAKERS"] = self.makers
-        code = compile(source, f"<asyncdi plan {source_name}#{next(_serial)}>", "exec")
-        exec(code, self.namespace)  # noqa: S102 - our own generated source, see module doc
-        function = self.namespace[name]
-        function.__asyncdi_source__ = source
-        return function
 
 
 class _Body:
@@ -277,10 +204,59 @@ def _write_borrow(
 
 
 def _write_make(writer: _Writer, step: tuple[Any, ...], indent: int) -> None:
+    """The lines that make one value: the call, its record if it must be released, and
+    the provider's counters."""
     provider, var, path, args = step
     if type(args) is _Borrow:
         _write_borrow(writer, provider, var, args, indent, path)
         return
+    p = writer.const(provider, "prov")
+    timed = step is writer.timed_step  # creation times are sampled for a plan's own value
+    if timed:
+        writer.line("if _s: _t = _now()", indent)
+    made = _write_call(writer, provider, var, args, indent, path)
+    if made is None:
+        return  # the sync twin refuses an async provider
+    handle, mechanism = made
+    if mechanism == ENTERED:
+        _write_enter(writer, provider, var, handle, indent, path)
+    elif mechanism == DYNAMIC:
+        plain = provider.plain_type
+        if plain is not None:  # the annotated class: known to need nothing
+            writer.line(f"if type({var}) is not {writer.const(plain, 't')}:", indent)
+            _write_dynamic_hold(writer, provider, var, indent + 1, path)
+        else:
+            _write_dynamic_hold(writer, provider, var, indent, path)
+    elif mechanism != Mechanism.NONE:
+        if mechanism == Mechanism.HOOKS:
+            start = f"_start_sync({var})" if writer.sync else f"await _start({var})"
+            writer.line(start, indent, path, provider)
+        if writer.root_record is not None and step is writer.root_record:
+            # the plan's own value, made last: its record goes straight to the owner
+            writer.line(f"_r = ({mechanism}, {var}, {handle}, {p})", indent)
+            writer.root_record_used = True
+        else:
+            writer.line("if held is None: held = []", indent)
+            writer.line(f"held.append(({mechanism}, {var}, {handle}, {p}))", indent)
+    writer.line(f"{p}.created += 1", indent)
+    if timed:
+        writer.line(f"if _s: {p}.timed += 1; {p}.creation_ns += _now() - _t", indent)
+
+
+def _write_call(
+    writer: _Writer,
+    provider: Provider,
+    var: str,
+    args: list[tuple[Any, str]],
+    indent: int,
+    path: tuple[str, ...],
+) -> tuple[str, int] | None:
+    """Call the provider into ``var``; ``(handle, mechanism)`` for the lines that hold it.
+
+    The handle is what releasing needs besides the value (a generator, an entered
+    context manager); the mechanism may be narrower than the provider's, when the lines
+    written here already decided it. None if the sync twin must refuse instead.
+    """
     p = writer.const(provider, "prov")
     call = _call(writer, provider, args)
     kind = provider.kind
@@ -289,41 +265,33 @@ def _write_make(writer: _Writer, step: tuple[Any, ...], indent: int) -> None:
     def write(text: str, indent: int, path: tuple[str, ...] | None = None) -> None:
         writer.line(text, indent, path, provider if path is not None else None)
 
-    timed = step is writer.timed_step  # creation times are sampled for a plan's own value
-    if timed:
-        write("if _s: _t = _now()", indent)
     handle = "None"
     made = var
     if provider.enter:  # the call makes a context manager; the value is what entering gives
         made = handle = writer.temp("cm")
     mechanism = provider.mechanism
     plain = provider.plain_type if mechanism == DYNAMIC else None
+    await_coroutine = f"_refuse_coroutine({made}, {p})" if sync else f"{made} = await {made}"
     if kind is Kind.CLASS:
         write(f"{made} = {call}", indent, path)
     elif kind is Kind.SYNC and plain is not None:
         # The annotated class, the usual result, needs neither an await nor a release:
-        # one identity check stands for both lookups below (bench/scale.py, chains).
+        # one identity check stands for both lookups (bench/scale.py, chains).
         write(f"{made} = {call}", indent, path)
         write(f"if type({made}) is not {writer.const(plain, 't')}:", indent)
-        if sync:
-            write(f"if type({made}) is _coro: _refuse_coroutine({made}, {p})", indent + 1, path)
-        else:
-            write(f"if type({made}) is _coro: {made} = await {made}", indent + 1, path)
+        write(f"if type({made}) is _coro: {await_coroutine}", indent + 1, path)
         _write_dynamic_hold(writer, provider, var, indent + 1, path)
         mechanism = Mechanism.NONE
     elif kind is Kind.SYNC:
         write(f"{made} = {call}", indent, path)
-        if sync:
-            write(f"if type({made}) is _coro: _refuse_coroutine({made}, {p})", indent, path)
-        else:
-            write(f"if type({made}) is _coro: {made} = await {made}", indent, path)
+        write(f"if type({made}) is _coro: {await_coroutine}", indent, path)
     elif kind is Kind.GENERATOR:
         handle = writer.temp("g")
         write(f"{handle} = {call}", indent, path)
         write(f"{var} = _first_yield({handle}, {p})", indent, path)
     elif sync:  # ASYNC or ASYNC_GENERATOR, asked for without await
         write(f"raise _needs_await({p})", indent, path)
-        return
+        return None
     elif kind is Kind.ASYNC:
         write(f"{made} = await {call}", indent, path)
     else:
@@ -333,28 +301,7 @@ def _write_make(writer: _Writer, step: tuple[Any, ...], indent: int) -> None:
         write(f"{var} = await {handle}.__anext__()", indent + 1, path)
         write("except StopAsyncIteration:", indent)
         write(f"raise _no_yield({p}) from None", indent + 1, path)
-    start = f"_start_sync({var})" if sync else f"await _start({var})"
-    if mechanism == ENTERED:
-        _write_enter(writer, provider, var, made, indent, path)
-    elif mechanism == DYNAMIC:
-        if plain is not None:  # the annotated class: known to need nothing
-            write(f"if type({var}) is not {writer.const(plain, 't')}:", indent)
-            _write_dynamic_hold(writer, provider, var, indent + 1, path)
-        else:
-            _write_dynamic_hold(writer, provider, var, indent, path)
-    elif mechanism != Mechanism.NONE:
-        if mechanism == Mechanism.HOOKS:
-            write(start, indent, path)
-        if writer.root_record is not None and step is writer.root_record:
-            # the plan's own value, made last: its record goes straight to the owner
-            writer.line(f"_r = ({mechanism}, {var}, {handle}, {p})", indent)
-            writer.root_record_used = True
-        else:
-            write("if held is None: held = []", indent)
-            write(f"held.append(({mechanism}, {var}, {handle}, {p}))", indent)
-    write(f"{p}.created += 1", indent)
-    if timed:
-        write(f"if _s: {p}.timed += 1; {p}.creation_ns += _now() - _t", indent)
+    return handle, mechanism
 
 
 def _write_dynamic_hold(
