@@ -1,7 +1,7 @@
 """What each promise costs in a request scope cycle: the model of scope_model.py, less one.
 
 Run ``python bench/scope_ablation.py``. The model container (``scope()``, ``resolve(name)``
-and a request-scoped async generator value, with asyncdi's promises in their cheapest
+and bench.py's request-scoped ``session``, with asyncdi's promises in their cheapest
 form) is built from one template several times, each time without one promise's lines,
 and once without all of them. Every variant and the hand-written ``asynccontextmanager``
 of bench.py run interleaved, in a shuffled order each round, with gc off while timing;
@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import contextvars
 import gc
 import platform
@@ -21,8 +20,11 @@ import random
 import statistics
 import sys
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
+
+# bench.py's own hand-written scope and provider, so the two scripts measure one thing
+from bench import SHARED, hand_session, make_config, make_db, make_session
 
 # Lines ending in "#@<promise>" are left out of the variant without that promise.
 TEMPLATE = """
@@ -135,43 +137,6 @@ PROMISES = {
 }
 
 
-class Session:
-    """The request value, made from a shared ``db``; its teardown sets ``closed``."""
-
-    __slots__ = ("closed", "db")
-
-    def __init__(self, db: object) -> None:
-        self.db = db
-        self.closed = False
-
-
-DB = object()  # the made singleton both sides start from
-
-
-async def get_db() -> object:
-    """The hand-written side's awaited getter of the singleton, as in bench.py."""
-    return DB
-
-
-async def make_session(db: object) -> AsyncIterator[Session]:
-    """The request-scoped provider: a value, and a teardown after ``yield``."""
-    session = Session(db)
-    try:
-        yield session
-    finally:
-        session.closed = True
-
-
-@contextlib.asynccontextmanager
-async def hand_session() -> AsyncIterator[Session]:
-    """The hand-written request scope of bench.py: get db, make the session, tear down."""
-    session = Session(await get_db())
-    try:
-        yield session
-    finally:
-        session.closed = True
-
-
 def build(without: set[str]) -> Any:
     """The model container without the lines of the promises in ``without``."""
     lines = [
@@ -182,7 +147,7 @@ def build(without: set[str]) -> Any:
     namespace: dict[str, Any] = {"contextvars": contextvars}
     exec(compile("\n".join(lines), "<scope model>", "exec"), namespace)
     container = namespace["Container"]()
-    container.register("session", lambda: make_session(DB))
+    container.register("session", lambda: make_session(SHARED.db))
     return container
 
 
@@ -206,6 +171,8 @@ async def hand(n: int) -> None:
 
 async def measure(rounds: int, batch: int) -> dict[str, list[float]]:
     """ns per cycle of every variant, per round."""
+    SHARED.config = make_config()
+    SHARED.db = await make_db(SHARED.config)
     cases: dict[str, Callable[[int], Awaitable[None]]] = {
         "model: every promise": cycle(build(set())),
         **{f"model without: {text}": cycle(build({key})) for key, text in PROMISES.items()},
