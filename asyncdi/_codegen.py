@@ -30,6 +30,7 @@ from asyncdi._plan_writer import (
     _failure,
     _lower,
     _write_body,
+    _write_fetch,
     _write_prepare,
 )
 from asyncdi._provider import Kind
@@ -222,14 +223,45 @@ def generate(plan: Plan, view: View) -> None:
     plan.source = plan.aget.__asyncdi_source__ + "\n" + plan.get.__asyncdi_source__
 
 
+def _request_read(plan: Plan, view: View) -> Any:
+    writer = _Writer(False)
+    write = writer.line
+    key = writer.const(plan.key, "key")
+    write("async def read(instance, slot, attribute, dependency):", 0)
+    write(f"scope = {writer.const(view.registry._scope_var, 'var')}.get()", 1)
+    write("try:", 1)
+    _write_fetch(writer, (plan, "v", ()), 2)
+    write("flight = slot.value", 2)
+    write("if flight is _DISOWNED:  # the instance was disposed meanwhile", 2)
+    write("raise _ServiceDisposedError(type(instance).__name__, attribute)", 3)
+    write("except BaseException as _e:", 1)
+    write("slot.abandon(instance, attribute, _e)", 2)
+    write("_prefix(_e, (dependency.label,))", 2)
+    write("raise", 2)
+    # kept by the scope that has it: this one, or, when nested, maybe one around it
+    write(f"holder = scope if scope.parent is None else _holder_of(scope, {key}) or scope", 1)
+    name = writer.const(plan.name, "name")
+    write(f"_keep(instance, attribute, _ScopedValue(holder, v, {name}))", 1)
+    write("slot.value = v", 1)
+    write("if flight is not _MISS: flight.finish(None)", 1)
+    write("return v", 1)
+    _bind_read_names(writer)
+    return writer.compile("read", f"{plan.name} (read)")
+
+
 def generate_read(plan: Plan, view: View) -> Any:
-    """The first read of a service attribute an INSTANCE plan fills: ``read(instance, attr)``.
+    """The first read of a service attribute an INSTANCE or REQUEST plan fills:
+    ``read(instance, slot, attribute, dependency)``.
 
     The caller (``Dependency.__get__``) has put ``slot`` in the instance already, with
     ``setattr``, which keeps CPython's compact instance values (touching ``__dict__``
     would build a dict per instance), so a second read before this one is awaited
-    finds the slot. The value is made for the instance, owned by it.
+    finds the slot. An INSTANCE value is made for the instance, owned by it, and kept
+    in the slot; a REQUEST value is the scope's, and the instance keeps it in a
+    ``ScopedValue``, which refuses once that scope has closed.
     """
+    if plan.scope is Scope.REQUEST:
+        return _request_read(plan, view)
     writer = _Writer(False)
     body, result = _lower(plan, view, writer)
     write = writer.line
@@ -262,9 +294,17 @@ def generate_read(plan: Plan, view: View) -> Any:
     write(f"slot.value = {result}", 1)
     write("if flight is not _MISS: flight.finish(None)", 1)
     write(f"return {result}", 1)
-    from asyncdi._flight import Slot
-    from asyncdi._paths import prefix_path
-
-    writer.namespace["_Slot"] = Slot
-    writer.namespace["_prefix"] = prefix_path
+    _bind_read_names(writer)
     return writer.compile("read", f"{plan.name} (read)")
+
+
+def _bind_read_names(writer: _Writer) -> None:
+    from asyncdi._dependency import _keep
+    from asyncdi._flight import holder_of
+    from asyncdi._paths import prefix_path
+    from asyncdi._scoped_value import ScopedValue
+
+    writer.namespace["_prefix"] = prefix_path
+    writer.namespace["_keep"] = _keep
+    writer.namespace["_holder_of"] = holder_of
+    writer.namespace["_ScopedValue"] = ScopedValue

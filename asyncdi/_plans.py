@@ -66,7 +66,8 @@ class Plan:
 
     @property
     def read(self) -> Any:
-        """``read(instance, slot, attribute, dependency)``: an INSTANCE attribute's first read."""
+        """``read(instance, slot, attribute, dependency)``: a service attribute's first read
+        (INSTANCE and REQUEST plans; see ``_codegen.generate_read``)."""
         read = self._read
         if read is None:
             read = self._read = _codegen.generate_read(self, self.view)

@@ -2,9 +2,9 @@
 
 Finds the plan of the attribute's name in the current view and reads it the way its
 scope says: a made singleton's shared done awaitable (cached on the descriptor); an
-INSTANCE value made for the instance by the plan's generated ``read``; a REQUEST
-value kept in a :class:`~asyncdi._scoped_value.ScopedValue`, which refuses once its
-scope has ended. The INSTANCE and REQUEST reads are cached on the descriptor too
+INSTANCE value made for the instance, or a REQUEST value kept in a
+:class:`~asyncdi._scoped_value.ScopedValue` that refuses once its scope has ended, each
+by the plan's generated ``read``. The INSTANCE and REQUEST reads are cached on the descriptor too
 (while no override is active anywhere), so a fresh instance's first read goes
 straight to them.
 
@@ -14,15 +14,13 @@ reads wait on it, and the instance's compact values are never turned into a dict
 
 from __future__ import annotations
 
-import functools
 from typing import TYPE_CHECKING, Any
 
 from asyncdi._dependency import _keep, place_slot
 from asyncdi._errors import AsyncDIError, MissingProviderError, ServiceDisposedError
-from asyncdi._flight import DISOWNED, Cell, Slot, holder_of
+from asyncdi._flight import DISOWNED, Cell, Slot
 from asyncdi._paths import prefix_path
 from asyncdi._scope import Scope
-from asyncdi._scoped_value import ScopedValue
 
 if TYPE_CHECKING:
     from asyncdi._dependency import Dependency
@@ -48,7 +46,7 @@ def first_read(registry: Registry, dependency: Dependency[Any], instance: Any) -
     cacheable = not registry._active_overrides
     epoch = registry._read_epoch
     if plan.scope is Scope.INSTANCE or plan.scope is Scope.REQUEST:
-        read = plan.read if plan.scope is Scope.INSTANCE else request_read(plan)
+        read = plan.read
         if cacheable:
             dependency._cached_awaitable = None
             dependency._cached_read = read
@@ -66,28 +64,9 @@ def first_read(registry: Registry, dependency: Dependency[Any], instance: Any) -
     return _read_singleton(plan, instance, slot, attribute, label)
 
 
-def request_read(plan: Plan) -> Any:
-    """``read(instance, slot, attribute, dependency)`` of a REQUEST plan (made once)."""
-    read = plan._read
-    if read is None:
-        read = plan._read = functools.partial(_read_request, plan)
-    return read
-
-
 async def _read_singleton(plan: Plan, instance: Any, slot: Slot, attribute: str, label: str) -> Any:
     value = await _made_for_read(plan, None, instance, slot, attribute, label)
     _keep(instance, attribute, plan.cell.shared_awaitable())  # type: ignore[union-attr]
-    slot.made(value)
-    return value
-
-
-async def _read_request(
-    plan: Plan, instance: Any, slot: Slot, attribute: str, dependency: Dependency[Any]
-) -> Any:
-    scope = plan.view.registry._scope_var.get()
-    value = await _made_for_read(plan, scope, instance, slot, attribute, dependency.path[0])
-    holder = holder_of(scope, plan.key) or scope
-    _keep(instance, attribute, ScopedValue(holder, value, plan.name))  # type: ignore[arg-type]
     slot.made(value)
     return value
 
