@@ -168,6 +168,35 @@ async def test_a_cached_request_value_is_not_handed_out_after_its_scope(
             await handler.tx
 
 
+async def test_a_request_value_read_in_an_inner_scope_lives_as_long_as_its_maker(
+    reg: Registry,
+) -> None:
+    """Read through a service in a nested scope, an outer scope's value stays readable
+    until that outer scope ends; the inner scope's own value ends with the inner one."""
+    journal = Journal()
+    reg.register("tx", partial(async_gen, "tx", journal), scope=Scope.REQUEST)
+    reg.register("span", partial(async_gen, "span", journal), scope=Scope.REQUEST)
+
+    class Handler(AsyncService, registry=reg):
+        tx = Dependency[str]()
+        span = Dependency[str]()
+
+    async with asyncio.timeout(LIMIT), reg.lifespan():
+        async with reg.scope():
+            assert await reg.resolve("tx") == "tx"  # made by the outer scope
+            async with reg.scope():
+                handler = Handler()
+                assert await handler.tx == "tx"
+                assert await handler.span == "span"  # made by the inner scope
+            assert journal.events == ["open tx", "open span", "close span"]
+            assert await handler.tx == "tx"  # the outer scope is still open
+            with pytest.raises(ScopeClosedError):
+                await handler.span
+        with pytest.raises(ScopeClosedError):
+            await handler.tx
+        assert journal.events == ["open tx", "open span", "close span", "close tx"]
+
+
 async def test_a_background_task_cannot_read_a_released_request_value(reg: Registry) -> None:
     """Issue 6 item 16: a task outliving its request gets ScopeClosedError, not the value."""
     reg.register("tx", partial(async_gen, "tx", Journal()), scope=Scope.REQUEST)
