@@ -241,7 +241,12 @@ def _request_read(plan: Plan, view: View) -> Any:
     # kept by the scope that has it: this one, or, when nested, maybe one around it
     write(f"holder = scope if scope.parent is None else _holder_of(scope, {key}) or scope", 1)
     name = writer.const(plan.name, "name")
-    write(f"_keep(instance, attribute, _ScopedValue(holder, v, {name}))", 1)
+    # made without a call to __init__ (a Python-level call costs ~150 ns on 3.11), and
+    # kept with setattr directly; _keep only if that is refused
+    write("kept = _new(_ScopedValue); kept.scope = holder; kept.value = v", 1)
+    write(f"kept.name = {name}", 1)
+    write("try: setattr(instance, attribute, kept)", 1)
+    write("except Exception: _keep(instance, attribute, kept)", 1)
     write("slot.value = v", 1)
     write("if flight is not _MISS: flight.finish(None)", 1)
     write("return v", 1)
@@ -308,3 +313,4 @@ def _bind_read_names(writer: _Writer) -> None:
     writer.namespace["_keep"] = _keep
     writer.namespace["_holder_of"] = holder_of
     writer.namespace["_ScopedValue"] = ScopedValue
+    writer.namespace["_new"] = object.__new__

@@ -19,14 +19,17 @@ __all__ = ["ScopedValue"]
 
 
 class ScopedValue:
-    """An awaitable of a request value that refuses once the scope has closed."""
+    """An awaitable of a request value that refuses once the scope has closed.
+
+    Made only by a REQUEST plan's generated read (``_codegen``), which sets its three
+    fields itself: a service instance's first read of a request value makes one.
+    """
 
     __slots__ = ("name", "scope", "value")
 
-    def __init__(self, scope: RequestScope, value: Any, name: str) -> None:
-        self.scope = scope
-        self.value = value
-        self.name = name
+    scope: RequestScope  # the scope that made the value
+    value: Any
+    name: str  # the provider's, for the error once the scope has closed
 
     def __await__(self) -> Generator[Any, None, Any]:
         if self.scope.closed:
