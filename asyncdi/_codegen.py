@@ -250,7 +250,6 @@ def _request_read(plan: Plan, view: View) -> Any:
     write("slot.value = v", 1)
     write("if flight is not _MISS: flight.finish(None)", 1)
     write("return v", 1)
-    _bind_read_names(writer)
     return writer.compile("read", f"{plan.name} (read)")
 
 
@@ -299,18 +298,4 @@ def generate_read(plan: Plan, view: View) -> Any:
     write(f"slot.value = {result}", 1)
     write("if flight is not _MISS: flight.finish(None)", 1)
     write(f"return {result}", 1)
-    _bind_read_names(writer)
     return writer.compile("read", f"{plan.name} (read)")
-
-
-def _bind_read_names(writer: _Writer) -> None:
-    from asyncdi._dependency import _keep
-    from asyncdi._flight import holder_of
-    from asyncdi._paths import prefix_path
-    from asyncdi._scoped_value import ScopedValue
-
-    writer.namespace["_prefix"] = prefix_path
-    writer.namespace["_keep"] = _keep
-    writer.namespace["_holder_of"] = holder_of
-    writer.namespace["_ScopedValue"] = ScopedValue
-    writer.namespace["_new"] = object.__new__

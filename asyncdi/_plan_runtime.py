@@ -14,6 +14,7 @@ import types
 from typing import TYPE_CHECKING, Any, Final
 
 from asyncdi import _hooks as hooks
+from asyncdi._dependency import _keep
 from asyncdi._errors import (
     AsyncProviderError,
     NoActiveScopeError,
@@ -35,13 +36,13 @@ from asyncdi._flight import (
     holder_of,
     open_cycle,
     take_mark,
-    wait_for,
 )
-from asyncdi._instance_state import STATE_KEY, InstanceState, state_of
-from asyncdi._paths import annotate
+from asyncdi._instance_state import state_of
+from asyncdi._paths import annotate, prefix_path
 from asyncdi._provider import _TYPE_MECHANISMS, Provider, mechanism_of_type
 from asyncdi._release import Held, Mechanism, finish_exit, release_records
 from asyncdi._scope import Scope
+from asyncdi._scoped_value import ScopedValue
 
 if TYPE_CHECKING:
     from asyncdi._plans import Plan
@@ -131,10 +132,13 @@ _BASE_NAMESPACE: Final[dict[str, Any]] = {
     "_ScopeClosedError": ScopeClosedError,
     "_RegistryClosedError": RegistryClosedError,
     "_ServiceDisposedError": ServiceDisposedError,
-    "_STATE_KEY": STATE_KEY,
-    "_DISPOSED": InstanceState.DISPOSED,
     "_adopt": _adopt,
-    "_wait_for": wait_for,
+    # the first reads of service attributes (see _codegen.generate_read)
+    "_prefix": prefix_path,
+    "_holder_of": holder_of,
+    "_ScopedValue": ScopedValue,
+    "_keep": _keep,
+    "_new": object.__new__,
 }
 
 

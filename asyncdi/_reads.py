@@ -65,24 +65,17 @@ def first_read(registry: Registry, dependency: Dependency[Any], instance: Any) -
 
 
 async def _read_singleton(plan: Plan, instance: Any, slot: Slot, attribute: str, label: str) -> Any:
-    value = await _made_for_read(plan, None, instance, slot, attribute, label)
-    _keep(instance, attribute, plan.cell.shared_awaitable())  # type: ignore[union-attr]
-    slot.made(value)
-    return value
-
-
-async def _made_for_read(
-    plan: Plan, scope: Any, instance: Any, slot: Slot, attribute: str, label: str
-) -> Any:
-    """The value a first read waits for; on failure the slot leaves the instance."""
+    """Wait for a singleton being made; on failure the slot leaves the instance."""
     try:
-        value = await plan.aget(scope, None)
+        value = await plan.aget(None, None)
         if slot.value is DISOWNED:  # the instance was disposed meanwhile (see Slot.disown)
             raise ServiceDisposedError(type(instance).__name__, attribute)
     except BaseException as error:
         slot.abandon(instance, attribute, error)
         prefix_path(error, (label,))
         raise
+    _keep(instance, attribute, plan.cell.shared_awaitable())  # type: ignore[union-attr]
+    slot.made(value)
     return value
 
 
