@@ -43,10 +43,16 @@ if TYPE_CHECKING:
 __all__ = ["DEEP", "generate", "generate_read"]
 
 
-def _singleton(plan: Plan, view: View, sync: bool) -> Any:
+def _begin(plan: Plan, view: View, sync: bool) -> tuple[_Writer, Any, str]:
+    """A shape's start: its writer, and the plan lowered into steps (its depth recorded)."""
     writer = _Writer(sync)
     body, result = _lower(plan, view, writer)
     plan.depth = body.depth
+    return writer, body, result
+
+
+def _singleton(plan: Plan, view: View, sync: bool) -> Any:
+    writer, body, result = _begin(plan, view, sync)
     write = writer.line
     cell = writer.const(plan.cell, "cell")
     codes = writer.const(plan.codes, "codes")
@@ -109,9 +115,7 @@ def _singleton(plan: Plan, view: View, sync: bool) -> Any:
 
 
 def _request(plan: Plan, view: View, sync: bool) -> Any:
-    writer = _Writer(sync)
-    body, result = _lower(plan, view, writer)
-    plan.depth = body.depth
+    writer, body, result = _begin(plan, view, sync)
     root_step = body.steps[-1][1]
     # A request value whose own dependencies hold nothing (the usual one) hands its
     # record to the scope directly: no list per request (bench/bench.py, request scope).
@@ -175,9 +179,7 @@ def _request(plan: Plan, view: View, sync: bool) -> Any:
 
 
 def _instance(plan: Plan, view: View, sync: bool) -> Any:
-    writer = _Writer(sync)
-    body, result = _lower(plan, view, writer)
-    plan.depth = body.depth
+    writer, body, result = _begin(plan, view, sync)
     write = writer.line
     p = writer.const(plan.provider, "prov")
     name = writer.header()
