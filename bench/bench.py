@@ -24,7 +24,7 @@ import tracemalloc
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 
-from scope_model import FloorScope, ModelContainer, floor_request_value, floor_resolve
+from scope_model import FloorScope, floor_request_value, floor_resolve, model_container
 
 from asyncdi import AsyncService, Dependency, Registry, Scope
 
@@ -179,7 +179,7 @@ async def hand_session() -> AsyncIterator[Session]:
 
 # The reference request scopes of the "request scope cycle" group (see scope_model.py).
 floor_request_value("session", lambda: make_session(SHARED.db))
-MODEL = ModelContainer()
+MODEL = model_container()
 MODEL.register("session", lambda: make_session(SHARED.db))
 
 

@@ -1,9 +1,8 @@
 """What each promise costs in a request scope cycle: the model of scope_model.py, less one.
 
-Run ``python bench/scope_ablation.py``. The model container (``scope()``, ``resolve(name)``
-and bench.py's request-scoped ``session``, with asyncdi's promises in their cheapest
-form) is built from one template several times, each time without one promise's lines,
-and once without all of them. Every variant and the hand-written ``asynccontextmanager``
+Run ``python bench/scope_ablation.py``. The model container of scope_model.py (serving
+bench.py's request-scoped ``session``) is built several times, each time without one
+promise, and once without all of them. Every variant and the hand-written ``asynccontextmanager``
 of bench.py run interleaved, in a shuffled order each round, with gc off while timing;
 a ratio is the median over rounds of the variant's time over the hand-written one's in
 the same round. ``--quick`` is a smoke test.
@@ -13,7 +12,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextvars
 import gc
 import platform
 import random
@@ -23,130 +21,15 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from scope_model import PROMISES, model_container
+
 # bench.py's own hand-written scope and provider, so the two scripts measure one thing
 from bench import SHARED, hand_session, make_config, make_db, make_session
 
-# Lines ending in "#@<promise>" are left out of the variant without that promise.
-TEMPLATE = """
-_ABSENT = object()
-_MAKING = object()
-
-
-class _Counters:
-    __slots__ = ("created", "released", "timed")
-
-    def __init__(self):
-        self.created = self.released = self.timed = 0
-
-
-class Scope:
-    __slots__ = ("closed", "held", "parent", "token", "values", "var")
-
-    def __init__(self, var):
-        self.var = var
-        self.held = []
-        self.values = {}
-        self.closed = False  #@closed
-        self.token = None
-
-    async def __aenter__(self):
-        if self.token is not None:
-            raise RuntimeError("entered twice")
-        self.parent = self.var.get()  #@nesting
-        self.token = self.var.set(self)
-        return self
-
-    async def __aexit__(self, et, exc, tb):
-        self.closed = True  #@closed
-        held, errors = self.held, []
-        try:
-            while held:
-                record = held.pop()
-                try:
-                    if record[0] != 2:
-                        raise NotImplementedError
-                    step = record[2].__anext__() if exc is None else record[2].athrow(exc)
-                    try:
-                        step.send(None)
-                    except StopAsyncIteration:
-                        pass
-                except BaseException as error:
-                    errors.append(error)
-                record[3].released += 1  #@stats
-        finally:
-            self.var.reset(self.token)
-            self.values.clear()  #@forget
-        if errors:
-            raise errors[0]
-
-
-class Container:
-    def __init__(self):
-        self._var = contextvars.ContextVar("model", default=None)
-        self._resolvers = {}
-
-    def scope(self):
-        return Scope(self._var)
-
-    def resolve(self, name):
-        resolver = self._resolvers.get(name)
-        if resolver is None:
-            raise LookupError(name)
-        return resolver(self._var.get())
-
-    def register(self, name, factory):
-        counters = _Counters()
-
-        async def resolver(scope):
-            try:
-                values = scope.values
-            except AttributeError:
-                raise LookupError("no request scope") from None
-            value = values.get(counters, _ABSENT)
-            if value is not _ABSENT:
-                return value
-            if scope.parent is not None:  #@nesting
-                return value  #@nesting
-            if scope.closed:  #@closed
-                raise LookupError("scope closed")  #@closed
-            values[counters] = _MAKING  #@single_flight
-            sampled = not counters.created & 15  #@stats
-            generator = factory()
-            value = await generator.__anext__()
-            record = (2, value, generator, counters)
-            counters.created += 1  #@stats
-            if sampled:  #@stats
-                counters.timed += 1  #@stats
-            if scope.closed:  #@closed
-                raise LookupError("scope closed")  #@closed
-            scope.held.append(record)
-            mark = values[counters]  #@single_flight
-            values[counters] = value
-            if mark is not _MAKING:  #@single_flight
-                raise NotImplementedError  #@single_flight
-            return value
-
-        self._resolvers[name] = resolver
-"""
-PROMISES = {
-    "closed": "a closed scope hands nothing out",
-    "nesting": "an inner scope sees the outer one's values",
-    "single_flight": "a creation claims its key",
-    "stats": "creations and releases counted, creation times sampled",
-    "forget": "an exited scope drops its values",
-}
-
 
 def build(without: set[str]) -> Any:
-    """The model container without the lines of the promises in ``without``."""
-    lines = [
-        line
-        for line in TEMPLATE.splitlines()
-        if not any(line.rstrip().endswith(f"#@{promise}") for promise in without)
-    ]
-    namespace: dict[str, Any] = {"contextvars": contextvars}
-    exec(compile("\n".join(lines), "<scope model>", "exec"), namespace)
-    container = namespace["Container"]()
+    """The model container without the promises in ``without``, serving ``session``."""
+    container = model_container(frozenset(without))
     container.register("session", lambda: make_session(SHARED.db))
     return container
 

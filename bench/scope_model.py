@@ -15,8 +15,10 @@ three ways besides the hand-written ``asynccontextmanager``:
 - **asyncdi** itself, where the same promises come from one generated plan per
   provider and one release loop for every kind of value.
 
-The model is a measuring stick, not a second implementation: it has no waiting, no
-error reporting, no other kind of provider. Its ratio is the least an implementation
+The model is written once, as a template whose lines are tagged with the promise they
+keep, so ``scope_ablation.py`` can build it without any of them. It is a measuring stick,
+not a second implementation: it has no waiting, no error reporting, no other kind of
+provider. Its ratio is the least an implementation
 that keeps these promises could measure on the interpreter that runs it.
 """
 
@@ -26,7 +28,7 @@ import contextvars
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
-__all__ = ["FloorScope", "ModelContainer", "floor_request_value", "floor_resolve"]
+__all__ = ["PROMISES", "FloorScope", "floor_request_value", "floor_resolve", "model_container"]
 
 Factory = Callable[[], AsyncIterator[Any]]
 
@@ -83,110 +85,126 @@ def floor_resolve(name: str) -> Awaitable[Any]:
 
 # -- model ----------------------------------------------------------------------------------
 
-_ABSENT: Any = object()
-_MAKING: Any = object()
-_ASYNC_GENERATOR = 2
+# Lines ending in "#@<promise>" are left out of the variant without that promise.
+TEMPLATE = """
+_ABSENT = object()
+_MAKING = object()
 
 
 class _Counters:
     __slots__ = ("created", "released", "timed")
 
-    def __init__(self) -> None:
-        self.created = 0
-        self.released = 0
-        self.timed = 0
+    def __init__(self):
+        self.created = self.released = self.timed = 0
 
 
-class _ModelScope:
+class Scope:
     __slots__ = ("closed", "held", "parent", "token", "values", "var")
 
-    def __init__(self, var: contextvars.ContextVar[_ModelScope | None]) -> None:
+    def __init__(self, var):
         self.var = var
-        self.held: list[tuple[int, Any, Any, _Counters]] = []
-        self.values: dict[Any, Any] = {}
-        self.closed = False
-        self.token: Any = None
+        self.held = []
+        self.values = {}
+        self.closed = False  #@closed
+        self.token = None
 
-    async def __aenter__(self) -> _ModelScope:
+    async def __aenter__(self):
         if self.token is not None:
             raise RuntimeError("entered twice")
-        self.parent = self.var.get()
+        self.parent = self.var.get()  #@nesting
         self.token = self.var.set(self)
         return self
 
-    async def __aexit__(self, et: Any, exc: BaseException | None, tb: Any) -> None:
-        self.closed = True
+    async def __aexit__(self, et, exc, tb):
+        self.closed = True  #@closed
         held, errors = self.held, []
         try:
             while held:
                 record = held.pop()
                 try:
-                    if record[0] != _ASYNC_GENERATOR:
+                    if record[0] != 2:
                         raise NotImplementedError
                     step = record[2].__anext__() if exc is None else record[2].athrow(exc)
-                    try:  # noqa: SIM105 - as above
+                    try:
                         step.send(None)
                     except StopAsyncIteration:
                         pass
-                except BaseException as error:  # noqa: BLE001 - collected, as asyncdi does
+                except BaseException as error:
                     errors.append(error)
-                record[3].released += 1
+                record[3].released += 1  #@stats
         finally:
             self.var.reset(self.token)
-            self.values.clear()
+            self.values.clear()  #@forget
         if errors:
             raise errors[0]
 
 
-class ModelContainer:
-    """``scope()`` and ``resolve(name)`` over request-scoped async generator factories."""
+class Container:
+    def __init__(self):
+        self._var = contextvars.ContextVar("model", default=None)
+        self._resolvers = {}
 
-    def __init__(self) -> None:
-        self._var: contextvars.ContextVar[_ModelScope | None] = contextvars.ContextVar(
-            "model", default=None
-        )
-        self._resolvers: dict[str, Callable[[Any], Awaitable[Any]]] = {}
+    def scope(self):
+        return Scope(self._var)
 
-    def scope(self) -> _ModelScope:
-        """A new request scope."""
-        return _ModelScope(self._var)
-
-    def resolve(self, name: str) -> Awaitable[Any]:
-        """The value of ``name`` in the current scope."""
+    def resolve(self, name):
         resolver = self._resolvers.get(name)
         if resolver is None:
             raise LookupError(name)
         return resolver(self._var.get())
 
-    def register(self, name: str, factory: Factory) -> None:
-        """``factory`` (an async generator function) makes ``name``, once per scope."""
+    def register(self, name, factory):
         counters = _Counters()
 
-        async def resolver(scope: Any) -> Any:
+        async def resolver(scope):
             try:
                 values = scope.values
             except AttributeError:
                 raise LookupError("no request scope") from None
             value = values.get(counters, _ABSENT)
-            if value is not _ABSENT or scope.parent is not None:
-                return value  # asyncdi waits, or looks outwards, here: not modelled
-            if scope.closed:
-                raise LookupError("scope closed")
-            values[counters] = _MAKING
-            sampled = not counters.created & 15
+            if value is not _ABSENT:
+                return value
+            if scope.parent is not None:  #@nesting
+                return value  #@nesting
+            if scope.closed:  #@closed
+                raise LookupError("scope closed")  #@closed
+            values[counters] = _MAKING  #@single_flight
+            sampled = not counters.created & 15  #@stats
             generator = factory()
             value = await generator.__anext__()
-            record = (_ASYNC_GENERATOR, value, generator, counters)
-            counters.created += 1
-            if sampled:
-                counters.timed += 1
-            if scope.closed:
-                raise LookupError("scope closed")
+            record = (2, value, generator, counters)
+            counters.created += 1  #@stats
+            if sampled:  #@stats
+                counters.timed += 1  #@stats
+            if scope.closed:  #@closed
+                raise LookupError("scope closed")  #@closed
             scope.held.append(record)
-            mark = values[counters]
+            mark = values[counters]  #@single_flight
             values[counters] = value
-            if mark is not _MAKING:
-                raise NotImplementedError  # waiters: not modelled
+            if mark is not _MAKING:  #@single_flight
+                raise NotImplementedError  #@single_flight
             return value
 
         self._resolvers[name] = resolver
+"""
+PROMISES = {
+    "closed": "a closed scope hands nothing out",
+    "nesting": "an inner scope sees the outer one's values",
+    "single_flight": "a creation claims its key",
+    "stats": "creations and releases counted, creation times sampled",
+    "forget": "an exited scope drops its values",
+}
+
+
+def model_container(without: frozenset[str] = frozenset()) -> Any:
+    """A new model container: ``scope()``, ``resolve(name)``, ``register(name, factory)``
+    (an async generator function, made once per scope), keeping every promise of
+    ``PROMISES`` except those in ``without``."""
+    lines = [
+        line
+        for line in TEMPLATE.splitlines()
+        if not any(line.rstrip().endswith(f"#@{promise}") for promise in without)
+    ]
+    namespace: dict[str, Any] = {"contextvars": contextvars}
+    exec(compile("\n".join(lines), "<scope model>", "exec"), namespace)
+    return namespace["Container"]()
